@@ -1,0 +1,1 @@
+//! `hpo-runner`: (being built).

@@ -1,0 +1,1 @@
+//! `hpo-stoppers`: (being built).
