@@ -1,1 +1,4 @@
-//! `hpo-runner`: (being built).
+//! `hpo-runner`: runs a study (being built).
+
+pub mod config;
+pub mod pipeline;

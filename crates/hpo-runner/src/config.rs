@@ -1,0 +1,1 @@
+//! The study configuration (TOML): sections `[study]`, `[scheduler]`, `[stoppers]` (being built).

@@ -1,0 +1,1 @@
+//! The decision pipeline (being built).
