@@ -1,10 +1,344 @@
-//! `hpo study` (being built by its issue).
+//! `hpo study`: run a study from a config file or an embedded preset, with a live view, and print
+//! a summary at the end. `--resume DIR` continues a study after Ctrl-C or a crash.
 
-/// Arguments.
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use hpo_runner::config::StudyConfig;
+use hpo_runner::journal::JournalEvent;
+use hpo_runner::study::{Observer, RunOptions, StudySummary, StudyView, files, run_study};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::InputError;
+
+/// The embedded study configurations (`configs/*.toml`).
+pub const PRESETS: &[(&str, &str, &str)] = &[
+    (
+        "reference",
+        include_str!("../../../configs/reference.toml"),
+        "the reference experiment: 20 trials, 4 at once, up to 1000 iterations each",
+    ),
+    (
+        "quick",
+        include_str!("../../../configs/quick.toml"),
+        "a small study a 2-core laptop finishes in about 15 minutes (TPE, ASHA, stoppers, both CSVs)",
+    ),
+    ("smoke", include_str!("../../../configs/smoke.toml"), "a whole tiny study in a few minutes"),
+];
+
+/// Arguments of `hpo study`.
 #[derive(Debug, clap::Args)]
-pub struct StudyArgs {}
+pub struct StudyArgs {
+    /// The study configuration (TOML). Without it, `--preset` (default: reference) is used.
+    #[arg(long, value_name = "STUDY.toml", conflicts_with_all = ["preset", "resume"])]
+    config: Option<PathBuf>,
+    /// An embedded configuration: reference, quick or smoke.
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    preset: Option<String>,
+    /// The study folder to create (must not exist or be empty). Default: runs/<name>-<time>.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the study in DIR (its config.toml and journal) after Ctrl-C or a crash.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
+    /// Override `[study] seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override `[study] num_samples`.
+    #[arg(long, value_name = "N")]
+    num_samples: Option<u64>,
+    /// Override `[study] max_concurrent`.
+    #[arg(long, value_name = "N")]
+    max_concurrent: Option<usize>,
+    /// Print plain lines instead of the live view.
+    #[arg(long)]
+    plain: bool,
+    /// List the presets and exit.
+    #[arg(long)]
+    list_presets: bool,
+}
+
+fn input<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow::Error::new(InputError(e.to_string()))
+}
+
+/// Look up a preset's text.
+pub fn preset_text(name: &str) -> anyhow::Result<&'static str> {
+    PRESETS.iter().find(|p| p.0 == name).map(|p| p.1).ok_or_else(|| {
+        let names: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
+        input(format!("unknown preset `{name}`: choose one of {}", names.join(", ")))
+    })
+}
 
 /// Run the command.
-pub fn run(_args: StudyArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+pub fn run(args: StudyArgs) -> anyhow::Result<()> {
+    if args.list_presets {
+        for (name, _, what) in PRESETS {
+            println!("{name:<10} {what}");
+        }
+        return Ok(());
+    }
+    let (text, origin, label) = if let Some(dir) = &args.resume {
+        let path = dir.join(files::CONFIG);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| input(format!("{}: {e} (is {} a study folder?)", path.display(), dir.display())))?;
+        (text, path.display().to_string(), "resume".to_string())
+    } else if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).map_err(|e| input(format!("{}: {e}", path.display())))?;
+        let stem = path.file_stem().map_or("study".into(), |s| s.to_string_lossy().into_owned());
+        (text, path.display().to_string(), stem)
+    } else {
+        let name = args.preset.clone().unwrap_or_else(|| "reference".to_string());
+        (preset_text(&name)?.to_string(), format!("preset `{name}`"), name)
+    };
+    let mut cfg = StudyConfig::from_toml_str(&text).map_err(|e| input(format!("{origin}: {e}")))?;
+    if let Some(seed) = args.seed {
+        cfg.study.seed = seed;
+    }
+    if let Some(n) = args.num_samples {
+        cfg.study.num_samples = n;
+    }
+    if let Some(n) = args.max_concurrent {
+        cfg.study.max_concurrent = n;
+    }
+    cfg.validate().map_err(|e| input(format!("{origin}: {e}")))?;
+    let config_text = cfg.to_toml_string().context("serialising the config")?;
+    let objective = hpo_runner::build_objective(&cfg).map_err(|e| input(format!("{origin}: {e}")))?;
+
+    let dir = match (&args.resume, &args.out) {
+        (Some(d), _) | (None, Some(d)) => d.clone(),
+        (None, None) => default_out(&label),
+    };
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupt);
+        // A second Ctrl-C quits at once; the journal and every row written so far stay.
+        ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                eprintln!("\nquitting now; resume with: hpo study --resume <DIR>");
+                std::process::exit(130);
+            }
+        })
+        .context("installing the Ctrl-C handler")?;
+    }
+    let options = RunOptions {
+        dir: dir.clone(),
+        resume: args.resume.is_some(),
+        interrupt,
+        cores: None,
+        config_text,
+    };
+    eprintln!(
+        "study {} -> {} ({} trials, {} at once, metric {} {})",
+        origin,
+        dir.display(),
+        cfg.study.num_samples,
+        cfg.study.max_concurrent,
+        cfg.study.metric,
+        if cfg.study.maximize() { "max" } else { "min" }
+    );
+    let live = !args.plain && std::io::stderr().is_terminal();
+    let mut observer: Box<dyn Observer> =
+        if live { Box::new(LiveView::new()) } else { Box::new(PlainLog::default()) };
+    let summary = run_study(&cfg, objective, &options, observer.as_mut()).map_err(|e| match e {
+        hpo_runner::study::StudyError::NotEmpty(_) | hpo_runner::study::StudyError::NoStudy(..) => input(e),
+        other => anyhow::Error::new(other),
+    })?;
+    drop(observer);
+    print!("{}", summary_text(&summary));
+    if summary.interrupted {
+        println!("interrupted: resume with `hpo study --resume {}`", dir.display());
+    }
+    Ok(())
+}
+
+fn default_out(label: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PathBuf::from("runs").join(format!("{label}-{secs}"))
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.is_finite() { format!("{v:.4}") } else { "-".to_string() }
+}
+
+fn fmt_params(params: &BTreeMap<String, hpo_sampler::ParamValue>) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", hpo_runner::csv_views::fmt_param(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The end-of-study table: trials by reason, the best trial, wall time and the files.
+pub fn summary_text(s: &StudySummary) -> String {
+    let mut out = String::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in &s.trials {
+        *counts.entry(t.reason.as_str()).or_insert(0) += 1;
+    }
+    out.push_str(&format!("\n{} trials finished in {:.1} s\n", s.trials.len(), s.wall_s));
+    out.push_str("stop reason        trials\n");
+    for (reason, n) in &counts {
+        out.push_str(&format!("  {reason:<16} {n:>6}\n"));
+    }
+    out.push_str(&format!(
+        "\n{:<12} {:>6} {:>10} {:>10}  {:<16} params\n",
+        "trial", "iter", "last", "best", "reason"
+    ));
+    for t in &s.trials {
+        out.push_str(&format!(
+            "{:<12} {:>6} {:>10} {:>10}  {:<16} {}\n",
+            t.name,
+            t.iteration,
+            fmt_value(t.value),
+            fmt_value(t.best),
+            t.reason.as_str(),
+            fmt_params(&t.params)
+        ));
+    }
+    match s.best() {
+        Some(b) => out.push_str(&format!(
+            "\nbest: {} {} = {} ({})\n",
+            b.name,
+            s.metric,
+            fmt_value(b.best),
+            fmt_params(&b.params)
+        )),
+        None => out.push_str("\nbest: none (no trial reported a finite value)\n"),
+    }
+    out.push_str(&format!(
+        "files: {}, {}, {} in {}\n",
+        files::FINAL,
+        files::HITS,
+        files::JOURNAL,
+        s.dir.display()
+    ));
+    out
+}
+
+/// Plain log lines, for logs and CI (no terminal).
+#[derive(Default)]
+struct PlainLog;
+
+impl Observer for PlainLog {
+    fn on_event(&mut self, event: &JournalEvent, view: &StudyView) {
+        match event {
+            JournalEvent::TrialStarted { name, params, group, resumed_after, .. } => {
+                let resumed = if *resumed_after > 0 {
+                    format!(" (resumed after iteration {resumed_after})")
+                } else {
+                    String::new()
+                };
+                eprintln!("start  {name} on group {group}: {}{resumed}", fmt_params(params));
+            }
+            JournalEvent::TrialFinished { trial, iteration, value, reason, error, .. } => {
+                let name = hpo_runner::study::trial_name(*trial);
+                let err = error.as_deref().map_or(String::new(), |e| format!(" ({e})"));
+                let done = view.finished.len();
+                eprintln!(
+                    "end    {name} at iteration {iteration}: {} = {} -> {}{err}  [{done}/{} done]",
+                    view.metric,
+                    fmt_value(*value),
+                    reason.as_str(),
+                    view.num_samples
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn note(&mut self, message: &str) {
+        eprintln!("note: {message}");
+    }
+}
+
+/// The live view: a status line and one line per running trial.
+struct LiveView {
+    multi: MultiProgress,
+    header: ProgressBar,
+    bars: BTreeMap<u64, ProgressBar>,
+}
+
+impl LiveView {
+    fn new() -> Self {
+        let multi = MultiProgress::new();
+        let header = multi.add(ProgressBar::new_spinner());
+        header.set_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        header.enable_steady_tick(std::time::Duration::from_millis(200));
+        LiveView { multi, header, bars: BTreeMap::new() }
+    }
+
+    fn refresh_header(&self, view: &StudyView) {
+        let counts = view.counts_by_reason();
+        let reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let best = view.best().map_or("-".to_string(), |(n, v)| format!("{v:.4} ({n})"));
+        self.header.set_message(format!(
+            "{} running, {}/{} done [{}]  best {} {}",
+            view.running.len(),
+            view.finished.len(),
+            view.num_samples,
+            reasons.join(", "),
+            view.metric,
+            best
+        ));
+    }
+}
+
+impl Observer for LiveView {
+    fn on_event(&mut self, event: &JournalEvent, view: &StudyView) {
+        match event {
+            JournalEvent::TrialStarted { trial, name, params, .. } => {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(ProgressStyle::with_template("  {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_message(format!("{name} starting  {}", fmt_params(params)));
+                self.bars.insert(*trial, bar);
+            }
+            JournalEvent::Result { trial, .. } => {
+                if let (Some(bar), Some(t)) = (self.bars.get(trial), view.running.get(trial)) {
+                    bar.set_message(format!(
+                        "{} iter {:>5}  {} {:>8}  best {:>8}  rung {:>2}  group {}  {}",
+                        t.name,
+                        t.iteration,
+                        view.metric,
+                        fmt_value(t.last),
+                        fmt_value(t.best),
+                        t.rung,
+                        t.group,
+                        fmt_params(&t.params)
+                    ));
+                }
+            }
+            JournalEvent::TrialFinished { trial, iteration, value, reason, error, .. } => {
+                if let Some(bar) = self.bars.remove(trial) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                let err = error.as_deref().map_or(String::new(), |e| format!(" ({e})"));
+                let _ = self.multi.println(format!(
+                    "{} ended at iteration {iteration}: {} -> {}{err}",
+                    hpo_runner::study::trial_name(*trial),
+                    fmt_value(*value),
+                    reason.as_str()
+                ));
+            }
+            _ => {}
+        }
+        self.refresh_header(view);
+    }
+
+    fn note(&mut self, message: &str) {
+        let _ = self.multi.println(format!("note: {message}"));
+    }
+}
+
+impl Drop for LiveView {
+    fn drop(&mut self) {
+        self.header.finish_and_clear();
+    }
 }

@@ -1,0 +1,183 @@
+//! The study's CSV files, views of the journal written at the same moment: `predator_final.csv`
+//! (one row the moment a trial ends), `predator_100_hits.csv` (one row the first time a trial's
+//! score reaches the hit threshold) and each trial's `progress.csv` (every metric of every
+//! iteration). Each row is flushed as it is written, so rows survive a crash of the study.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use hpo_sampler::ParamValue;
+
+/// Errors of the CSV files.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The CSV layer failed (a malformed existing file).
+    #[error("{path}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+}
+
+/// Format a float as the reference files do: `nan` when unknown.
+pub fn fmt_f64(x: f64) -> String {
+    if x.is_nan() { "nan".to_string() } else { format!("{x}") }
+}
+
+/// A parameter value as CSV text (`nan` / `-1` when unknown are the caller's choice).
+pub fn fmt_param(v: &ParamValue) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// An append-only CSV file with a fixed header, written when the file is new or empty.
+#[derive(Debug)]
+pub struct CsvAppender {
+    path: PathBuf,
+    header: Vec<String>,
+    writer: csv::Writer<File>,
+}
+
+impl CsvAppender {
+    /// Open `path` for appending with `header`.
+    pub fn open(path: &Path, header: Vec<String>) -> Result<Self, CsvError> {
+        let io = |source| CsvError::Io { path: path.to_path_buf(), source };
+        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+        let is_new = file.metadata().map_err(io)?.len() == 0;
+        let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(file);
+        if is_new {
+            writer
+                .write_record(&header)
+                .map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
+            writer.flush().map_err(io)?;
+        }
+        Ok(CsvAppender { path: path.to_path_buf(), header, writer })
+    }
+
+    fn csv_err(&self, e: csv::Error) -> CsvError {
+        CsvError::Csv { path: self.path.clone(), message: e.to_string() }
+    }
+
+    /// The header.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// Append one row (as many fields as the header) and flush it.
+    pub fn append(&mut self, row: &[String]) -> Result<(), CsvError> {
+        self.writer.write_record(row).map_err(|e| self.csv_err(e))?;
+        self.writer.flush().map_err(|source| CsvError::Io { path: self.path.clone(), source })
+    }
+}
+
+/// Read every row of a CSV file with a header, as maps column -> text.
+pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, String>>, CsvError> {
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
+    let header = reader
+        .headers()
+        .map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?
+        .clone();
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
+        rows.push(header.iter().map(String::from).zip(rec.iter().map(String::from)).collect());
+    }
+    Ok(rows)
+}
+
+/// Rewrite a CSV file without the rows where `exclude(header, row)` is true, atomically (a new file renamed
+/// over the old one), so no other row can be lost.
+pub fn rewrite_without(
+    path: &Path,
+    exclude: impl Fn(&csv::StringRecord, &csv::StringRecord) -> bool,
+) -> Result<usize, CsvError> {
+    let cerr = |e: csv::Error| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() };
+    let mut reader = csv::Reader::from_path(path).map_err(cerr)?;
+    let header = reader.headers().map_err(cerr)?.clone();
+    let tmp = path.with_extension("csv.tmp");
+    let mut writer = csv::Writer::from_path(&tmp).map_err(cerr)?;
+    writer.write_record(&header).map_err(cerr)?;
+    let mut dropped = 0;
+    for rec in reader.records() {
+        let rec = rec.map_err(cerr)?;
+        if exclude(&header, &rec) {
+            dropped += 1;
+        } else {
+            writer.write_record(&rec).map_err(cerr)?;
+        }
+    }
+    writer.flush().map_err(|source| CsvError::Io { path: tmp.clone(), source })?;
+    drop(writer);
+    std::fs::rename(&tmp, path).map_err(|source| CsvError::Io { path: path.to_path_buf(), source })?;
+    Ok(dropped)
+}
+
+/// The columns of `predator_final.csv`: the reference's, with the metric and the parameters of
+/// this study's space in place of `score_pred, lr, num_epochs`.
+pub fn final_header(metric: &str, params: &[String]) -> Vec<String> {
+    let mut h = vec!["trial_name".to_string(), "iteration".into(), "progress_ratio".into(), metric.into()];
+    h.extend(params.iter().cloned());
+    h.extend(["stop_reason", "rung_index", "rung_pruned_at", "asha_pruned"].map(String::from));
+    h
+}
+
+/// The columns of `predator_100_hits.csv`.
+pub fn hits_header(metric: &str, params: &[String]) -> Vec<String> {
+    let mut h = vec!["trial_name".to_string(), "iteration".into(), metric.into()];
+    h.extend(params.iter().cloned());
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_once_rows_flushed_and_rewrite_keeps_others() {
+        let dir = std::env::temp_dir().join(format!("hpo-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("f.csv");
+        let _ = std::fs::remove_file(&path);
+        let header = final_header("score_pred", &["lr".into(), "num_epochs".into()]);
+        assert_eq!(
+            header.join(","),
+            "trial_name,iteration,progress_ratio,score_pred,lr,num_epochs,stop_reason,rung_index,rung_pruned_at,asha_pruned"
+        );
+        let row = |name: &str, reason: &str| -> Vec<String> {
+            [name, "3", "0.003000", "0.5", "0.0001", "22", reason, "-1", "", "0"].map(String::from).to_vec()
+        };
+        let mut a = CsvAppender::open(&path, header.clone()).expect("open");
+        a.append(&row("trial_0000", "plateau")).expect("row");
+        // The row is on disk before the writer is dropped.
+        assert_eq!(std::fs::read_to_string(&path).expect("read").lines().count(), 2);
+        drop(a);
+        let mut a = CsvAppender::open(&path, header).expect("reopen");
+        a.append(&row("trial_0001", "interrupted")).expect("row");
+        let rows = read_rows(&path).expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1]["stop_reason"], "interrupted");
+        let n = rewrite_without(&path, |h, r| {
+            h.iter().position(|c| c == "stop_reason").is_some_and(|i| &r[i] == "interrupted")
+        })
+        .expect("rewrite");
+        assert_eq!(n, 1);
+        let rows = read_rows(&path).expect("rows");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["trial_name"], "trial_0000");
+    }
+}

@@ -1,0 +1,254 @@
+//! The study journal: one JSON object per line (`journal.jsonl`), appended and flushed as each
+//! event happens. It is the study's source of truth: the CSV files are views written at the same
+//! moment, reports read it, and `--resume` rebuilds the study from it.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use hpo_sampler::ParamValue;
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::StopReason;
+
+/// One line of the journal. `ts` is the wall time in seconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JournalEvent {
+    /// A study started (or resumed: `resumed` is true).
+    StudyStarted {
+        /// Wall time.
+        ts: f64,
+        /// The study seed.
+        seed: u64,
+        /// Number of trials the study runs.
+        num_samples: u64,
+        /// Trials at once.
+        max_concurrent: usize,
+        /// The core groups planned.
+        groups: Vec<Vec<usize>>,
+        /// A resume of an earlier run.
+        resumed: bool,
+    },
+    /// A trial started on a core group.
+    TrialStarted {
+        /// Wall time.
+        ts: f64,
+        /// Trial number.
+        trial: u64,
+        /// Trial name (`trial_0003`).
+        name: String,
+        /// Its parameters.
+        params: BTreeMap<String, ParamValue>,
+        /// Its seed.
+        seed: u64,
+        /// Index of its core group (a lane of the timeline).
+        group: usize,
+        /// The iteration it resumed after (0 for a fresh start).
+        resumed_after: u64,
+    },
+    /// One iteration's report and the decision taken on it.
+    Result {
+        /// Wall time.
+        ts: f64,
+        /// Trial number.
+        trial: u64,
+        /// Iteration (1-based).
+        iteration: u64,
+        /// Every metric of the iteration.
+        metrics: BTreeMap<String, f64>,
+        /// `continue` or `stop`.
+        decision: String,
+        /// The stop reason, if stopped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<StopReason>,
+    },
+    /// A trial saved a checkpoint it can resume from.
+    Checkpoint {
+        /// Wall time.
+        ts: f64,
+        /// Trial number.
+        trial: u64,
+        /// The iteration saved.
+        iteration: u64,
+    },
+    /// A trial ended; the final CSV row was written.
+    TrialFinished {
+        /// Wall time.
+        ts: f64,
+        /// Trial number.
+        trial: u64,
+        /// Its last iteration (-1 if none).
+        iteration: i64,
+        /// Its last metric value (NaN if none).
+        #[serde(with = "nan_as_null")]
+        value: f64,
+        /// Why it ended.
+        reason: StopReason,
+        /// The error, for `error`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The study ended (all trials done, or interrupted).
+    StudyFinished {
+        /// Wall time.
+        ts: f64,
+        /// The user stopped it.
+        interrupted: bool,
+    },
+}
+
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() { s.serialize_f64(*v) } else { s.serialize_none() }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// Errors of reading or writing the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The journal's path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line that is not a journal event (not the last one, which may be cut by a crash).
+    #[error("{path}:{line}: not a journal event: {message}")]
+    Parse {
+        /// The journal's path.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+/// What reading a journal found.
+#[derive(Debug, Default)]
+pub struct JournalRead {
+    /// The events, in order.
+    pub events: Vec<JournalEvent>,
+    /// A last line cut by a crash (the text), skipped.
+    pub truncated_tail: Option<String>,
+}
+
+/// Read a journal. A last line that does not parse (a study killed mid-write) is reported in
+/// `truncated_tail` rather than failing; a bad line elsewhere is an error.
+pub fn read(path: &Path) -> Result<JournalRead, JournalError> {
+    let io = |source| JournalError::Io { path: path.to_path_buf(), source };
+    let file = File::open(path).map_err(io)?;
+    let lines: Vec<String> = BufReader::new(file).lines().collect::<Result<_, _>>().map_err(io)?;
+    let mut out = JournalRead::default();
+    let n = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<JournalEvent>(line) {
+            Ok(ev) => out.events.push(ev),
+            Err(_) if i + 1 == n => out.truncated_tail = Some(line.clone()),
+            Err(e) => {
+                return Err(JournalError::Parse {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Appends events to `journal.jsonl`, one flushed line each.
+#[derive(Debug)]
+pub struct JournalWriter {
+    path: PathBuf,
+    file: File,
+}
+
+impl JournalWriter {
+    /// Open for appending (creating it). A cut last line left by a crash is removed first, so
+    /// every line of the file stays a whole event.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let io = |source| JournalError::Io { path: path.to_path_buf(), source };
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        if !text.is_empty() && !text.ends_with('\n') {
+            let keep = text.rfind('\n').map_or(0, |i| i + 1);
+            file.set_len(keep as u64).map_err(io)?;
+            file.seek(SeekFrom::End(0)).map_err(io)?;
+        }
+        Ok(JournalWriter { path: path.to_path_buf(), file })
+    }
+
+    /// Append one event and flush it to the OS.
+    pub fn append(&mut self, event: &JournalEvent) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io { path: self.path.clone(), source };
+        let mut line = serde_json::to_string(event)
+            .map_err(|e| io(std::io::Error::other(e)))?;
+        line.push('\n');
+        self.file.write_all(line.as_bytes()).map_err(io)?;
+        self.file.flush().map_err(io)
+    }
+}
+
+/// Wall time now, seconds since the Unix epoch.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_cut_tail() {
+        let dir = std::env::temp_dir().join(format!("hpo-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("journal.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let ev = JournalEvent::TrialFinished {
+            ts: 1.0,
+            trial: 2,
+            iteration: -1,
+            value: f64::NAN,
+            reason: StopReason::Error,
+            error: Some("boom".into()),
+        };
+        let mut w = JournalWriter::open(&path).expect("open");
+        w.append(&ev).expect("append");
+        drop(w);
+        // A crash mid-write leaves half a line.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"{\"event\":\"res"))
+            .expect("cut");
+        let r = read(&path).expect("read");
+        assert_eq!(r.events.len(), 1);
+        assert!(r.truncated_tail.is_some());
+        // Reopening drops the cut line; the next event starts on its own line.
+        let mut w = JournalWriter::open(&path).expect("reopen");
+        w.append(&ev).expect("append");
+        let r = read(&path).expect("read");
+        assert_eq!(r.events.len(), 2);
+        assert!(r.truncated_tail.is_none());
+        match &r.events[0] {
+            JournalEvent::TrialFinished { value, .. } => assert!(value.is_nan()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

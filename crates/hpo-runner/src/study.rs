@@ -1,0 +1,876 @@
+//! The coordinator: one thread that owns the sampler's study, the decision pipeline and the study
+//! files, and trial workers that talk to it over crossbeam channels.
+//!
+//! For each report: the pipeline decides (stoppers, then ASHA; on a stop the scheduler's
+//! completion hook), the sampler hears the intermediate value, the journal gets one line, the CSV
+//! views their rows, the observer an event, and the worker its decision before its next iteration.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use hpo_sampler::ParamValue;
+
+use crate::config::StudyConfig;
+use crate::cores::{self, CorePlan};
+use crate::csv_views::{self, CsvAppender, CsvError, fmt_f64, fmt_param};
+use crate::journal::{self, JournalError, JournalEvent, JournalWriter};
+use crate::objective::{Metrics, Objective, TrialContext};
+use crate::pipeline::{Decision, Pipeline, StopReason};
+use crate::sampling::{SamplerHandle, SamplingError};
+use crate::worker::{Down, Up, run_trial};
+
+/// File names inside a study folder.
+pub mod files {
+    /// The journal (JSON lines).
+    pub const JOURNAL: &str = "journal.jsonl";
+    /// The copy of the study's configuration.
+    pub const CONFIG: &str = "config.toml";
+    /// One row per trial, when it ends.
+    pub const FINAL: &str = "predator_final.csv";
+    /// One row per trial, the first time its score reaches the hit threshold.
+    pub const HITS: &str = "predator_100_hits.csv";
+    /// Per-trial folders live here.
+    pub const TRIALS: &str = "trials";
+    /// Every metric of every iteration, in each trial's folder.
+    pub const PROGRESS: &str = "progress.csv";
+}
+
+/// Errors that end a study (a trial's failure does not: it becomes an `error` row).
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    /// The output folder holds files and `--resume` was not given.
+    #[error(
+        "{0} is not empty: pass --resume to continue the study in it, or choose another --out folder"
+    )]
+    NotEmpty(PathBuf),
+    /// `--resume` on a folder that holds no study.
+    #[error("{0} holds no study journal ({1}): nothing to resume")]
+    NoStudy(PathBuf, &'static str),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// A CSV view failed.
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+    /// The sampler refused.
+    #[error(transparent)]
+    Sampling(#[from] SamplingError),
+    /// The decision pipeline refused (a bug: the coordinator fed it something inconsistent).
+    #[error("decision pipeline: {0}")]
+    Pipeline(String),
+    /// The configuration is invalid.
+    #[error("config: {0}")]
+    Config(String),
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StudyError + '_ {
+    move |source| StudyError::Io { path: path.to_path_buf(), source }
+}
+
+/// A running trial as the live view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningTrial {
+    /// Trial name.
+    pub name: String,
+    /// Its parameters.
+    pub params: BTreeMap<String, ParamValue>,
+    /// Its core group.
+    pub group: usize,
+    /// Last iteration reported.
+    pub iteration: u64,
+    /// Last value of the metric.
+    pub last: f64,
+    /// Best value so far (in the study's direction).
+    pub best: f64,
+    /// Index of the last ASHA rung reached (-1 none).
+    pub rung: i64,
+}
+
+/// A finished trial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedTrial {
+    /// Trial number.
+    pub trial: u64,
+    /// Trial name.
+    pub name: String,
+    /// Its parameters.
+    pub params: BTreeMap<String, ParamValue>,
+    /// Its last iteration (-1 if none).
+    pub iteration: i64,
+    /// Its last value (NaN if none).
+    pub value: f64,
+    /// Its best value (NaN if none).
+    pub best: f64,
+    /// Why it ended.
+    pub reason: StopReason,
+    /// The error, for `error`.
+    pub error: Option<String>,
+}
+
+/// What the observer sees of the study after each event.
+#[derive(Debug, Clone, Default)]
+pub struct StudyView {
+    /// Trials running now, by number.
+    pub running: BTreeMap<u64, RunningTrial>,
+    /// Trials finished, in the order they ended.
+    pub finished: Vec<FinishedTrial>,
+    /// Trials the study runs in all.
+    pub num_samples: u64,
+    /// The metric's name.
+    pub metric: String,
+    /// True when higher is better.
+    pub maximize: bool,
+    /// Wall time the study (this run of it) started.
+    pub started_ts: f64,
+}
+
+impl StudyView {
+    /// Finished trials counted by stop reason.
+    pub fn counts_by_reason(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for t in &self.finished {
+            *counts.entry(t.reason.as_str()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The best finished or running value so far, with its trial name.
+    pub fn best(&self) -> Option<(String, f64)> {
+        let better = |a: f64, b: f64| if self.maximize { a > b } else { a < b };
+        let mut best: Option<(String, f64)> = None;
+        let candidates = self
+            .finished
+            .iter()
+            .map(|t| (&t.name, t.best))
+            .chain(self.running.values().map(|t| (&t.name, t.best)));
+        for (name, v) in candidates {
+            if v.is_finite() && best.as_ref().is_none_or(|(_, b)| better(v, *b)) {
+                best = Some((name.clone(), v));
+            }
+        }
+        best
+    }
+}
+
+/// Told of every event as it happens (from the coordinator thread). The CLI draws the live view.
+pub trait Observer {
+    /// An event was journaled.
+    fn on_event(&mut self, event: &JournalEvent, view: &StudyView);
+    /// A message for people (core sharing, a resumed study, a cut journal line).
+    fn note(&mut self, message: &str);
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn on_event(&mut self, _: &JournalEvent, _: &StudyView) {}
+    fn note(&mut self, _: &str) {}
+}
+
+/// How to run a study.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The study folder.
+    pub dir: PathBuf,
+    /// Continue the study in `dir`.
+    pub resume: bool,
+    /// Set to stop the study (Ctrl-C): running trials end as `interrupted`.
+    pub interrupt: Arc<AtomicBool>,
+    /// The cores to plan groups from (default: this process's affinity mask).
+    pub cores: Option<Vec<usize>>,
+    /// The configuration text to copy into the folder as `config.toml`.
+    pub config_text: String,
+}
+
+/// The end of a study.
+#[derive(Debug, Clone)]
+pub struct StudySummary {
+    /// The study folder.
+    pub dir: PathBuf,
+    /// Every finished trial, in trial order.
+    pub trials: Vec<FinishedTrial>,
+    /// Wall seconds of this run.
+    pub wall_s: f64,
+    /// The user stopped it.
+    pub interrupted: bool,
+    /// The metric's name.
+    pub metric: String,
+    /// True when higher is better.
+    pub maximize: bool,
+}
+
+impl StudySummary {
+    /// The finished trial with the best value (by its best reported value).
+    pub fn best(&self) -> Option<&FinishedTrial> {
+        let key = |t: &FinishedTrial| if self.maximize { t.best } else { -t.best };
+        self.trials.iter().filter(|t| t.best.is_finite()).max_by(|a, b| key(a).total_cmp(&key(b)))
+    }
+}
+
+/// A trial's seed: the study seed and the trial number, mixed (SplitMix64).
+pub fn trial_seed(study_seed: u64, trial: u64) -> u64 {
+    let mut z = study_seed ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A trial's name in files: `trial_0003`.
+pub fn trial_name(trial: u64) -> String {
+    format!("trial_{trial:04}")
+}
+
+struct TrialState {
+    name: String,
+    params: BTreeMap<String, ParamValue>,
+    seed: u64,
+    group: usize,
+    iteration: u64,
+    last: f64,
+    best: f64,
+    hit: bool,
+    finished: bool,
+    down: Option<Sender<Down>>,
+    progress: Option<CsvAppender>,
+}
+
+struct Coordinator<'a> {
+    cfg: &'a StudyConfig,
+    dir: PathBuf,
+    metric: String,
+    maximize: bool,
+    param_names: Vec<String>,
+    max_iters: Option<u64>,
+    hit_threshold: f64,
+    checkpoint_every: u64,
+    sampler: SamplerHandle,
+    pipeline: Pipeline,
+    journal: JournalWriter,
+    final_csv: CsvAppender,
+    hits_csv: CsvAppender,
+    trials: BTreeMap<u64, TrialState>,
+    view: StudyView,
+    observer: &'a mut dyn Observer,
+}
+
+impl Coordinator<'_> {
+    fn better(&self, a: f64, b: f64) -> bool {
+        if b.is_nan() {
+            return !a.is_nan();
+        }
+        if self.maximize { a > b } else { a < b }
+    }
+
+    fn emit(&mut self, event: JournalEvent) -> Result<(), StudyError> {
+        self.journal.append(&event)?;
+        self.observer.on_event(&event, &self.view);
+        Ok(())
+    }
+
+    fn progress_csv(&mut self, trial: u64, metrics: &Metrics) -> Result<(), StudyError> {
+        let dir = self.dir.join(files::TRIALS);
+        let Some(state) = self.trials.get_mut(&trial) else { return Ok(()) };
+        if state.progress.is_none() {
+            let mut header = vec!["iteration".to_string()];
+            header.extend(metrics.keys().filter(|k| *k != "iteration").cloned());
+            let path = dir.join(&state.name).join(files::PROGRESS);
+            state.progress = Some(CsvAppender::open(&path, header)?);
+        }
+        if let Some(p) = state.progress.as_mut() {
+            let row: Vec<String> = p
+                .header()
+                .iter()
+                .map(|h| {
+                    if h == "iteration" {
+                        state.iteration.to_string()
+                    } else {
+                        metrics.get(h).map_or(String::new(), |v| fmt_f64(*v))
+                    }
+                })
+                .collect();
+            p.append(&row)?;
+        }
+        Ok(())
+    }
+
+    fn params_row(&self, params: &BTreeMap<String, ParamValue>) -> Vec<String> {
+        self.param_names.iter().map(|n| params.get(n).map_or("nan".to_string(), fmt_param)).collect()
+    }
+
+    /// A report from a live worker (or replayed from the journal on resume, with `live` false:
+    /// then nothing is written, the state is only rebuilt).
+    fn on_report(
+        &mut self,
+        trial: u64,
+        iteration: u64,
+        metrics: Metrics,
+        live: bool,
+    ) -> Result<Decision, StudyError> {
+        let value = metrics.get(&self.metric).copied();
+        let maximize = self.maximize;
+        let (decision, error) = match value {
+            Some(v) if v.is_finite() => {
+                let d = self
+                    .pipeline
+                    .on_result(trial, iteration, Some(v))
+                    .map_err(|e| StudyError::Pipeline(e.to_string()))?;
+                self.sampler.report(trial, iteration, v)?;
+                (d, None)
+            }
+            other => {
+                let what = if other.is_none() { "missing" } else { "not finite" };
+                (
+                    Decision::Stop(StopReason::Error),
+                    Some(format!(
+                        "metric `{}` is {what} at iteration {iteration} (metrics: {})",
+                        self.metric,
+                        metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                )
+            }
+        };
+        let v = value.unwrap_or(f64::NAN);
+        let (name, params, newly_hit) = {
+            let better = |a: f64, b: f64| if b.is_nan() { !a.is_nan() } else if maximize { a > b } else { a < b };
+            let hit_threshold = self.hit_threshold;
+            let Some(state) = self.trials.get_mut(&trial) else {
+                return Err(StudyError::Pipeline(format!("report of unknown trial {trial}")));
+            };
+            state.iteration = iteration;
+            state.last = v;
+            if v.is_finite() && better(v, state.best) {
+                state.best = v;
+            }
+            let reached = v.is_finite() && if maximize { v >= hit_threshold } else { v <= hit_threshold };
+            let newly_hit = reached && !state.hit;
+            state.hit |= reached;
+            (state.name.clone(), state.params.clone(), newly_hit)
+        };
+        let rung = self.pipeline.rung_index(trial);
+        if let Some(r) = self.view.running.get_mut(&trial) {
+            r.iteration = iteration;
+            r.last = v;
+            if v.is_finite() && (r.best.is_nan() || if maximize { v > r.best } else { v < r.best }) {
+                r.best = v;
+            }
+            r.rung = rung;
+        }
+        if !live {
+            return Ok(decision);
+        }
+        if newly_hit {
+            let mut row = vec![name.clone(), iteration.to_string(), fmt_f64(v)];
+            row.extend(self.params_row(&params));
+            self.hits_csv.append(&row)?;
+        }
+        self.progress_csv(trial, &metrics)?;
+        let (label, reason) = match decision {
+            Decision::Continue => ("continue", None),
+            Decision::Stop(r) => ("stop", Some(r)),
+        };
+        self.emit(JournalEvent::Result {
+            ts: journal::now(),
+            trial,
+            iteration,
+            metrics,
+            decision: label.to_string(),
+            reason,
+        })?;
+        if let Decision::Stop(reason) = decision {
+            self.finish(trial, reason, error, true)?;
+        }
+        Ok(decision)
+    }
+
+    /// End a trial: the pipeline's and sampler's hooks, the final row, the journal line.
+    fn finish(
+        &mut self,
+        trial: u64,
+        reason: StopReason,
+        error: Option<String>,
+        live: bool,
+    ) -> Result<(), StudyError> {
+        let Some(state) = self.trials.get_mut(&trial) else {
+            return Err(StudyError::Pipeline(format!("finish of unknown trial {trial}")));
+        };
+        if state.finished {
+            return Ok(());
+        }
+        state.finished = true;
+        let (name, params, iteration, last, best) =
+            (state.name.clone(), state.params.clone(), state.iteration, state.last, state.best);
+        let it_opt = (iteration > 0).then_some(iteration);
+        match reason {
+            StopReason::Error => {
+                self.pipeline.on_error(trial).map_err(|e| StudyError::Pipeline(e.to_string()))?;
+                self.sampler.fail(trial)?;
+            }
+            StopReason::Interrupted => {}
+            StopReason::Completed => {
+                let value = last.is_finite().then_some(last);
+                self.pipeline
+                    .on_complete(trial, iteration, value)
+                    .map_err(|e| StudyError::Pipeline(e.to_string()))?;
+                match value {
+                    Some(v) => self.sampler.complete(trial, v)?,
+                    None => self.sampler.fail(trial)?,
+                }
+            }
+            // Stops decided by the pipeline already ran its completion hook.
+            _ => self.sampler.complete(trial, last)?,
+        }
+        self.view.running.remove(&trial);
+        let iteration_i = it_opt.map_or(-1, |i| i as i64);
+        self.view.finished.push(FinishedTrial {
+            trial,
+            name: name.clone(),
+            params: params.clone(),
+            iteration: iteration_i,
+            value: last,
+            best,
+            reason,
+            error: error.clone(),
+        });
+        if !live {
+            return Ok(());
+        }
+        let progress = match (self.max_iters, it_opt) {
+            (Some(m), Some(i)) if m > 0 => format!("{:.6}", i as f64 / m as f64),
+            (_, None) => format!("{:.6}", 0.0),
+            _ => "nan".to_string(),
+        };
+        let rung = self.pipeline.rung_index(trial);
+        let pruned_at = match reason {
+            StopReason::AshaEarlyStop => self.pipeline.pruned_at(trial).map_or(String::new(), fmt_f64),
+            _ => String::new(),
+        };
+        let mut row = vec![name, iteration_i.to_string(), progress, fmt_f64(last)];
+        row.extend(self.params_row(&params));
+        row.extend([
+            reason.as_str().to_string(),
+            rung.to_string(),
+            pruned_at,
+            u8::from(reason == StopReason::AshaEarlyStop).to_string(),
+        ]);
+        self.final_csv.append(&row)?;
+        self.emit(JournalEvent::TrialFinished {
+            ts: journal::now(),
+            trial,
+            iteration: iteration_i,
+            value: last,
+            reason,
+            error,
+        })
+    }
+
+    fn start_trial(
+        &mut self,
+        trial: u64,
+        params: BTreeMap<String, ParamValue>,
+        group: usize,
+        live: bool,
+    ) -> Result<(), StudyError> {
+        self.pipeline.add_trial(trial).map_err(|e| StudyError::Pipeline(e.to_string()))?;
+        let name = trial_name(trial);
+        let seed = trial_seed(self.cfg.study.seed, trial);
+        self.trials.insert(
+            trial,
+            TrialState {
+                name: name.clone(),
+                params: params.clone(),
+                seed,
+                group,
+                iteration: 0,
+                last: f64::NAN,
+                best: f64::NAN,
+                hit: false,
+                finished: false,
+                down: None,
+                progress: None,
+            },
+        );
+        self.view.running.insert(
+            trial,
+            RunningTrial { name, params, group, iteration: 0, last: f64::NAN, best: f64::NAN, rung: -1 },
+        );
+        let _ = live;
+        Ok(())
+    }
+}
+
+/// Where a resumed trial picks up.
+#[derive(Debug, Clone, Copy)]
+struct ResumePoint {
+    /// The iteration of its last checkpoint (0: from the start).
+    after: u64,
+}
+
+/// Run (or resume) a study to its end, or until `options.interrupt` is set.
+pub fn run_study(
+    cfg: &StudyConfig,
+    objective: Arc<dyn Objective>,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<StudySummary, StudyError> {
+    let dir = options.dir.clone();
+    let started = journal::now();
+    let journal_path = dir.join(files::JOURNAL);
+    if options.resume {
+        if !journal_path.exists() {
+            return Err(StudyError::NoStudy(dir, files::JOURNAL));
+        }
+    } else if dir.exists() && std::fs::read_dir(&dir).map_err(io_err(&dir))?.next().is_some() {
+        return Err(StudyError::NotEmpty(dir));
+    }
+    std::fs::create_dir_all(dir.join(files::TRIALS)).map_err(io_err(&dir))?;
+    if !options.resume {
+        let path = dir.join(files::CONFIG);
+        std::fs::write(&path, &options.config_text).map_err(io_err(&path))?;
+    }
+
+    let study = &cfg.study;
+    let param_names: Vec<String> = cfg.space_param_names();
+    let metric = study.metric.clone();
+    let maximize = study.maximize();
+    let available = options.cores.clone().unwrap_or_else(cores::available_cores);
+    let plan: CorePlan = cores::plan(&available, cfg.resources.cpus_per_trial, study.max_concurrent);
+    if let Some(msg) = &plan.shared {
+        observer.note(msg);
+    }
+
+    // Earlier events, when resuming.
+    let earlier = if options.resume {
+        let read = journal::read(&journal_path)?;
+        if let Some(tail) = &read.truncated_tail {
+            observer.note(&format!(
+                "the journal's last line was cut by a crash and is skipped ({} bytes)",
+                tail.len()
+            ));
+        }
+        read.events
+    } else {
+        Vec::new()
+    };
+
+    let final_path = dir.join(files::FINAL);
+    let hits_path = dir.join(files::HITS);
+    let mut coord = Coordinator {
+        cfg,
+        dir: dir.clone(),
+        metric: metric.clone(),
+        maximize,
+        param_names: param_names.clone(),
+        max_iters: cfg.max_iters(),
+        hit_threshold: study.hit_threshold,
+        checkpoint_every: study.checkpoint_every,
+        sampler: SamplerHandle::new(cfg)?,
+        pipeline: Pipeline::new(cfg).map_err(|e| StudyError::Config(e.to_string()))?,
+        journal: JournalWriter::open(&journal_path)?,
+        final_csv: CsvAppender::open(&final_path, csv_views::final_header(&metric, &param_names))?,
+        hits_csv: CsvAppender::open(&hits_path, csv_views::hits_header(&metric, &param_names))?,
+        trials: BTreeMap::new(),
+        view: StudyView {
+            num_samples: study.num_samples,
+            metric: metric.clone(),
+            maximize,
+            started_ts: started,
+            ..StudyView::default()
+        },
+        observer,
+    };
+
+    let to_resume = if options.resume { rebuild(&mut coord, &earlier)? } else { BTreeMap::new() };
+    coord.emit(JournalEvent::StudyStarted {
+        ts: journal::now(),
+        seed: study.seed,
+        num_samples: study.num_samples,
+        max_concurrent: study.max_concurrent,
+        groups: plan.groups.clone(),
+        resumed: options.resume,
+    })?;
+
+    let (up_tx, up_rx) = crossbeam_channel::unbounded::<Up>();
+    let mut free_groups: BTreeSet<usize> = (0..plan.groups.len()).collect();
+    let mut live_workers: BTreeMap<u64, std::thread::JoinHandle<()>> = BTreeMap::new();
+    let mut pending_resume: Vec<(u64, ResumePoint)> = to_resume.into_iter().collect();
+    pending_resume.reverse();
+    let mut interrupted = false;
+
+    loop {
+        // Launch while there is room.
+        while !interrupted && !free_groups.is_empty() {
+            let (trial, params, resume_after) = if let Some((trial, point)) = pending_resume.pop() {
+                let params = coord.trials.get(&trial).map(|s| s.params.clone()).unwrap_or_default();
+                (trial, params, point.after)
+            } else if coord.sampler.n_started() < study.num_samples {
+                let (trial, params) = coord.sampler.ask()?;
+                (trial, params, 0)
+            } else {
+                break;
+            };
+            let Some(group) = free_groups.pop_first() else { break };
+            if resume_after == 0 && !coord.trials.contains_key(&trial) {
+                coord.start_trial(trial, params.clone(), group, true)?;
+            } else if let Some(s) = coord.trials.get_mut(&trial) {
+                s.group = group;
+                if let Some(r) = coord.view.running.get_mut(&trial) {
+                    r.group = group;
+                }
+            }
+            let state = coord.trials.get(&trial).ok_or_else(|| StudyError::Pipeline("lost trial".into()))?;
+            let trial_dir = dir.join(files::TRIALS).join(&state.name);
+            std::fs::create_dir_all(&trial_dir).map_err(io_err(&trial_dir))?;
+            let ctx = TrialContext {
+                trial,
+                name: state.name.clone(),
+                params: state.params.clone(),
+                seed: state.seed,
+                cores: plan.groups[group].clone(),
+                dir: trial_dir,
+                resume_after,
+            };
+            let (down_tx, down_rx) = crossbeam_channel::bounded::<Down>(1);
+            if let Some(s) = coord.trials.get_mut(&trial) {
+                s.down = Some(down_tx);
+            }
+            coord.emit(JournalEvent::TrialStarted {
+                ts: journal::now(),
+                trial,
+                name: ctx.name.clone(),
+                params: ctx.params.clone(),
+                seed: ctx.seed,
+                group,
+                resumed_after: resume_after,
+            })?;
+            let objective = Arc::clone(&objective);
+            let up = up_tx.clone();
+            let handle = std::thread::Builder::new()
+                .name(ctx.name.clone())
+                .spawn(move || run_trial(ctx, objective, up, down_rx))
+                .map_err(io_err(&dir))?;
+            live_workers.insert(trial, handle);
+        }
+        if live_workers.is_empty() {
+            break;
+        }
+        if !interrupted && options.interrupt.load(Ordering::SeqCst) {
+            interrupted = true;
+            coord.observer.note("interrupted: stopping running trials (Ctrl-C again to quit at once)");
+            let running: Vec<u64> = coord.view.running.keys().copied().collect();
+            for trial in running {
+                coord.finish(trial, StopReason::Interrupted, None, true)?;
+                if let Some(tx) = coord.trials.get_mut(&trial).and_then(|s| s.down.take()) {
+                    let _ = tx.try_send(Down::Stop);
+                }
+            }
+        }
+        let msg = match up_rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(m) => m,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        handle_up(&mut coord, msg, &mut free_groups, &mut live_workers)?;
+        if interrupted {
+            // Workers blocked inside a long iteration are not waited for: their trials are
+            // already written as `interrupted` and resume from their checkpoints.
+            let deadline = std::time::Instant::now() + Duration::from_secs(3);
+            while !live_workers.is_empty() && std::time::Instant::now() < deadline {
+                if let Ok(m) = up_rx.recv_timeout(Duration::from_millis(50)) {
+                    handle_up(&mut coord, m, &mut free_groups, &mut live_workers)?;
+                }
+            }
+            break;
+        }
+    }
+    coord.emit(JournalEvent::StudyFinished { ts: journal::now(), interrupted })?;
+    let mut trials = coord.view.finished.clone();
+    trials.sort_by_key(|t| t.trial);
+    Ok(StudySummary {
+        dir,
+        trials,
+        wall_s: journal::now() - started,
+        interrupted,
+        metric,
+        maximize,
+    })
+}
+
+fn handle_up(
+    coord: &mut Coordinator<'_>,
+    msg: Up,
+    free_groups: &mut BTreeSet<usize>,
+    live_workers: &mut BTreeMap<u64, std::thread::JoinHandle<()>>,
+) -> Result<(), StudyError> {
+    let finished = |c: &Coordinator<'_>, t: u64| c.trials.get(&t).is_none_or(|s| s.finished);
+    match msg {
+        Up::Started { .. } => {}
+        Up::Report { trial, iteration, metrics } => {
+            if finished(coord, trial) {
+                // Interrupted meanwhile: tell the worker to stop.
+                if let Some(tx) = coord.trials.get_mut(&trial).and_then(|s| s.down.take()) {
+                    let _ = tx.try_send(Down::Stop);
+                }
+                return Ok(());
+            }
+            let decision = coord.on_report(trial, iteration, metrics, true)?;
+            let every = coord.checkpoint_every;
+            let down = match decision {
+                Decision::Continue => Down::Continue { checkpoint: every > 0 && iteration % every == 0 },
+                Decision::Stop(_) => Down::Stop,
+            };
+            if let Some(tx) = coord.trials.get(&trial).and_then(|s| s.down.as_ref()) {
+                let _ = tx.try_send(down);
+            }
+        }
+        Up::Checkpoint { trial, iteration } => {
+            coord.emit(JournalEvent::Checkpoint { ts: journal::now(), trial, iteration })?;
+        }
+        Up::Finished { trial } => {
+            if !finished(coord, trial) {
+                coord.finish(trial, StopReason::Completed, None, true)?;
+            }
+        }
+        Up::Failed { trial, error } => {
+            if !finished(coord, trial) {
+                coord.observer.note(&format!("{} failed: {error}", trial_name(trial)));
+                coord.finish(trial, StopReason::Error, Some(error), true)?;
+            }
+        }
+        Up::Exited { trial } => {
+            if let Some(handle) = live_workers.remove(&trial) {
+                let _ = handle.join();
+            }
+            if let Some(s) = coord.trials.get(&trial) {
+                free_groups.insert(s.group);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rebuild the coordinator's state from an earlier run's journal. Returns the trials to run
+/// again (unfinished or interrupted) with the checkpoint they resume from.
+fn rebuild(
+    coord: &mut Coordinator<'_>,
+    events: &[JournalEvent],
+) -> Result<BTreeMap<u64, ResumePoint>, StudyError> {
+    // First pass: which trials ended for good, and each trial's last checkpoint.
+    let mut ended: BTreeMap<u64, StopReason> = BTreeMap::new();
+    let mut checkpoint: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut started: Vec<(u64, BTreeMap<String, ParamValue>)> = Vec::new();
+    // Results a later restart of the same trial superseded (it went back to a checkpoint).
+    let mut valid = vec![true; events.len()];
+    let mut results_of: BTreeMap<u64, Vec<(usize, u64)>> = BTreeMap::new();
+    for (idx, ev) in events.iter().enumerate() {
+        match ev {
+            JournalEvent::TrialStarted { trial, params, resumed_after, .. } => {
+                if !started.iter().any(|(t, _)| t == trial) {
+                    started.push((*trial, params.clone()));
+                }
+                let list = results_of.entry(*trial).or_default();
+                list.retain(|(i, it)| {
+                    let keep = *it <= *resumed_after;
+                    valid[*i] &= keep;
+                    keep
+                });
+            }
+            JournalEvent::Result { trial, iteration, .. } => {
+                results_of.entry(*trial).or_default().push((idx, *iteration));
+            }
+            JournalEvent::TrialFinished { trial, reason, .. } => {
+                if *reason == StopReason::Interrupted {
+                    ended.remove(trial);
+                } else {
+                    ended.insert(*trial, *reason);
+                }
+            }
+            JournalEvent::Checkpoint { trial, iteration } => {
+                checkpoint.insert(*trial, *iteration);
+            }
+            _ => {}
+        }
+    }
+    let resume: BTreeMap<u64, ResumePoint> = started
+        .iter()
+        .filter(|(t, _)| !ended.contains_key(t))
+        .map(|(t, _)| (*t, ResumePoint { after: checkpoint.get(t).copied().unwrap_or(0) }))
+        .collect();
+
+    // The sampler learns of every trial in number order; unfinished ones stay running.
+    for (trial, params) in &started {
+        coord.sampler.restore_started(*trial, params.clone())?;
+        coord.start_trial(*trial, params.clone(), 0, false)?;
+    }
+    // Second pass: replay results (for resumed trials only up to their checkpoint) and ends.
+    for (idx, ev) in events.iter().enumerate() {
+        match ev {
+            JournalEvent::Result { trial, iteration, metrics, .. } if valid[idx] => {
+                let keep = match resume.get(trial) {
+                    Some(point) => *iteration <= point.after,
+                    None => true,
+                };
+                let done = coord.trials.get(trial).is_none_or(|s| s.finished);
+                if keep && !done {
+                    let decision = coord.on_report(*trial, *iteration, metrics.clone(), false)?;
+                    if let Decision::Stop(reason) = decision {
+                        coord.finish(*trial, reason, None, false)?;
+                    }
+                }
+            }
+            JournalEvent::TrialFinished { trial, reason, error, .. } if ended.contains_key(trial) => {
+                coord.finish(*trial, *reason, error.clone(), false)?;
+            }
+            _ => {}
+        }
+    }
+    // Hits already written stay written.
+    if let Ok(rows) = csv_views::read_rows(&coord.dir.join(files::HITS)) {
+        for row in rows {
+            if let Some(s) = coord.trials.values_mut().find(|s| row.get("trial_name") == Some(&s.name)) {
+                s.hit = true;
+            }
+        }
+    }
+    // Rows of resumed trials: drop their `interrupted` final rows and progress rows past the
+    // checkpoint (they will be written again by the resumed run).
+    let names: BTreeSet<String> = resume.keys().map(|t| trial_name(*t)).collect();
+    let final_path = coord.dir.join(files::FINAL);
+    if final_path.exists() && !names.is_empty() {
+        csv_views::rewrite_without(&final_path, |h, r| {
+            let col = |name: &str| h.iter().position(|c| c == name).and_then(|i| r.get(i));
+            col("trial_name").is_some_and(|n| names.contains(n))
+        })?;
+    }
+    for (trial, point) in &resume {
+        let Some(state) = coord.trials.get_mut(trial) else { continue };
+        let path = coord.dir.join(files::TRIALS).join(&state.name).join(files::PROGRESS);
+        if path.exists() {
+            let after = point.after;
+            csv_views::rewrite_without(&path, |h, r| {
+                h.iter()
+                    .position(|c| c == "iteration")
+                    .and_then(|i| r.get(i))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .is_some_and(|it| it > after)
+            })?;
+        }
+        if point.after == 0 {
+            state.iteration = 0;
+        }
+    }
+    Ok(resume)
+}
