@@ -231,7 +231,10 @@ impl Distribution {
                 }
                 if let Some(step) = step {
                     if !(step > 0.0 && step.is_finite()) {
-                        return Err(SpaceError::StepNotPositive { param: p(), step: step.to_string() });
+                        return Err(SpaceError::StepNotPositive {
+                            param: p(),
+                            step: step.to_string(),
+                        });
                     }
                     if log {
                         return Err(SpaceError::StepWithLog { param: p() });
@@ -249,7 +252,10 @@ impl Distribution {
                     }
                 }
                 if log && low <= 0.0 {
-                    return Err(SpaceError::LogNeedsPositiveLow { param: p(), low: low.to_string() });
+                    return Err(SpaceError::LogNeedsPositiveLow {
+                        param: p(),
+                        low: low.to_string(),
+                    });
                 }
             }
             Distribution::Int { low, high, log, step } => {
@@ -267,7 +273,10 @@ impl Distribution {
                     return Err(SpaceError::StepWithLog { param: p() });
                 }
                 if log && low <= 0 {
-                    return Err(SpaceError::LogNeedsPositiveLow { param: p(), low: low.to_string() });
+                    return Err(SpaceError::LogNeedsPositiveLow {
+                        param: p(),
+                        low: low.to_string(),
+                    });
                 }
                 let span = high as i128 - low as i128;
                 if span % step as i128 != 0 {
@@ -295,7 +304,10 @@ impl Distribution {
                         });
                     }
                     if choices[..i].iter().any(|d| d.same_as(c)) {
-                        return Err(SpaceError::DuplicateChoice { param: p(), choice: c.to_string() });
+                        return Err(SpaceError::DuplicateChoice {
+                            param: p(),
+                            choice: c.to_string(),
+                        });
                     }
                 }
             }
@@ -324,7 +336,7 @@ impl Distribution {
     }
 
     /// The value for an internal representation (already snapped to the grid).
-    pub(crate) fn from_internal(&self, x: f64) -> ParamValue {
+    pub(crate) fn value_of_internal(&self, x: f64) -> ParamValue {
         match self {
             Distribution::Float { low, high, .. } => ParamValue::Float(x.clamp(*low, *high)),
             Distribution::Int { low, high, .. } => {
@@ -597,8 +609,10 @@ fn parse_param(name: &str, v: &Value) -> Result<Distribution, SpaceError> {
                     }),
                 }
             };
-            let low = num("low")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "low" })?;
-            let high = num("high")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "high" })?;
+            let low =
+                num("low")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "low" })?;
+            let high =
+                num("high")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "high" })?;
             Ok(Distribution::Float { low, high, log, step: num("step")? })
         }
         "int" => {
@@ -607,7 +621,9 @@ fn parse_param(name: &str, v: &Value) -> Result<Distribution, SpaceError> {
                     None => Ok(None),
                     Some(v) => {
                         let i = v.as_i64().or_else(|| {
-                            v.as_f64().filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15).map(|x| x as i64)
+                            v.as_f64()
+                                .filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15)
+                                .map(|x| x as i64)
                         });
                         i.map(Some).ok_or_else(|| SpaceError::WrongKeyType {
                             param: p(),
@@ -618,8 +634,10 @@ fn parse_param(name: &str, v: &Value) -> Result<Distribution, SpaceError> {
                     }
                 }
             };
-            let low = int("low")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "low" })?;
-            let high = int("high")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "high" })?;
+            let low =
+                int("low")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "low" })?;
+            let high =
+                int("high")?.ok_or_else(|| SpaceError::MissingKey { param: p(), key: "high" })?;
             let step = int("step")?;
             if log && step.is_some_and(|s| s != 1) {
                 return Err(SpaceError::StepWithLog { param: p() });
@@ -679,7 +697,9 @@ pub enum SpaceError {
     #[error("`space` must be a table of parameter tables")]
     SpaceNotATable,
     /// A parameter is not a table.
-    #[error("parameter `{param}`: expected a table such as {{ type = \"float\", low = 0.0, high = 1.0 }}")]
+    #[error(
+        "parameter `{param}`: expected a table such as {{ type = \"float\", low = 0.0, high = 1.0 }}"
+    )]
     NotATable {
         /// Parameter name.
         param: String,

@@ -154,7 +154,9 @@ pub enum StudyError {
         value: f64,
     },
     /// A second report at the same step.
-    #[error("trial {number} already has an intermediate value at step {step}; report each step once")]
+    #[error(
+        "trial {number} already has an intermediate value at step {step}; report each step once"
+    )]
     DuplicateStep {
         /// The trial.
         number: u64,
@@ -194,7 +196,8 @@ impl Study {
     /// Starts a trial: enqueued parameters first (missing ones are sampled), else the sampler's.
     pub fn ask(&mut self) -> AskedTrial {
         let number = self.trials.len() as u64;
-        let history = History { space: &self.space, trials: &self.trials, direction: self.direction };
+        let history =
+            History { space: &self.space, trials: &self.trials, direction: self.direction };
         let mut params = self.sampler.sample(history, number);
         if let Some(fixed) = self.queue.pop_front() {
             params.extend(fixed);
