@@ -21,7 +21,11 @@ fn every_crate_opens_with_a_doc_comment_and_uses_workspace_lints() {
     let root = workspace_root();
     for name in crates() {
         let dir = root.join("crates").join(&name);
-        let top = if dir.join("src/lib.rs").exists() { dir.join("src/lib.rs") } else { dir.join("src/main.rs") };
+        let top = if dir.join("src/lib.rs").exists() {
+            dir.join("src/lib.rs")
+        } else {
+            dir.join("src/main.rs")
+        };
         let text = std::fs::read_to_string(&top).expect("top file");
         assert!(text.starts_with("//!"), "{} must open with a //! doc comment", top.display());
         assert!(
@@ -30,15 +34,22 @@ fn every_crate_opens_with_a_doc_comment_and_uses_workspace_lints() {
             top.display()
         );
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("manifest");
-        assert!(manifest.contains("[lints]\nworkspace = true"), "{name}: add [lints] workspace = true");
+        assert!(
+            manifest.contains("[lints]\nworkspace = true"),
+            "{name}: add [lints] workspace = true"
+        );
     }
 }
 
 #[test]
 fn architecture_doc_names_every_crate() {
-    let doc = std::fs::read_to_string(workspace_root().join("docs/architecture.md")).expect("docs/architecture.md");
+    let doc = std::fs::read_to_string(workspace_root().join("docs/architecture.md"))
+        .expect("docs/architecture.md");
     for name in crates() {
-        assert!(doc.contains(&format!("`{name}`")), "docs/architecture.md does not describe `{name}`");
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "docs/architecture.md does not describe `{name}`"
+        );
     }
 }
 

@@ -10,42 +10,17 @@ use std::process::{Command, ExitCode};
 
 /// (name, package, bench target, what it measures)
 const BENCHES: &[(&str, &str, &str, &str)] = &[
-    (
-        "asha",
-        "hpo-asha",
-        "asha",
-        "ASHA decisions per second, 1,000 trials x 1,000 iterations",
-    ),
-    (
-        "sampler",
-        "hpo-sampler",
-        "sampler",
-        "TPE and random search on Branin 2-D and 4-D, 30 seeds",
-    ),
-    (
-        "env",
-        "marl-env",
-        "env",
-        "predator-prey-grass agent steps per second on one core",
-    ),
-    (
-        "ppo",
-        "ppo-burn",
-        "ppo",
-        "one PPO iteration of the reference configuration, conv and MLP",
-    ),
+    ("asha", "hpo-asha", "asha", "ASHA decisions per second, 1,000 trials x 1,000 iterations"),
+    ("sampler", "hpo-sampler", "sampler", "TPE and random search on Branin 2-D and 4-D, 30 seeds"),
+    ("env", "marl-env", "env", "predator-prey-grass agent steps per second on one core"),
+    ("ppo", "ppo-burn", "ppo", "one PPO iteration of the reference configuration, conv and MLP"),
     (
         "ppo-cartpole",
         "ppo-burn",
         "ppo_cartpole",
         "PPO known answer: CartPole-v1, 5 seeds, 500k steps",
     ),
-    (
-        "study",
-        "hpo-runner",
-        "study",
-        "smoke study wall time and coordinator overhead per report",
-    ),
+    ("study", "hpo-runner", "study", "smoke study wall time and coordinator overhead per report"),
 ];
 
 /// The preset `cargo xtask study` runs when given no config: watchable on a 2-core laptop.
@@ -91,9 +66,7 @@ fn study(extra: &[String]) -> ExitCode {
         "--",
         "study",
     ]);
-    let has_source = extra
-        .iter()
-        .any(|a| a == "--config" || a == "--preset" || a == "--resume");
+    let has_source = extra.iter().any(|a| a == "--config" || a == "--preset" || a == "--resume");
     if !has_source {
         cmd.args(DEFAULT_STUDY_ARGS);
     }
@@ -108,22 +81,10 @@ fn bench(name: Option<&str>, extra: &[String]) -> ExitCode {
         for (n, _, _, what) in BENCHES {
             eprintln!("  {n:<13} {what}");
         }
-        return if name == Some("list") {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
-        };
+        return if name == Some("list") { ExitCode::SUCCESS } else { ExitCode::from(2) };
     };
     let mut cmd = cargo();
-    cmd.args([
-        "bench",
-        "--quiet",
-        "--package",
-        package,
-        "--bench",
-        target,
-        "--",
-    ]);
+    cmd.args(["bench", "--quiet", "--package", package, "--bench", target, "--"]);
     cmd.args(extra);
     run(cmd)
 }

@@ -47,22 +47,14 @@ impl From<Rung> for RungState {
     fn from(rung: Rung) -> Self {
         RungState {
             milestone: rung.milestone,
-            recorded: rung
-                .recorded
-                .into_iter()
-                .map(|(t, v)| (t, Value(v)))
-                .collect(),
+            recorded: rung.recorded.into_iter().map(|(t, v)| (t, Value(v))).collect(),
         }
     }
 }
 
 impl Rung {
     pub(crate) fn new(milestone: f64) -> Self {
-        Rung {
-            milestone,
-            recorded: BTreeMap::new(),
-            sorted: Vec::new(),
-        }
+        Rung { milestone, recorded: BTreeMap::new(), sorted: Vec::new() }
     }
 
     fn record(&mut self, trial: TrialId, value: f64) {
@@ -110,9 +102,7 @@ pub(crate) struct Bracket {
 
 impl Bracket {
     pub(crate) fn new(milestones: &[f64]) -> Self {
-        Bracket {
-            rungs: milestones.iter().map(|&m| Rung::new(m)).collect(),
-        }
+        Bracket { rungs: milestones.iter().map(|&m| Rung::new(m)).collect() }
     }
 
     /// Ray's `_Bracket.on_result` with a present metric: judge at most one rung, from the highest
@@ -126,26 +116,21 @@ impl Bracket {
         stop_last_trials: bool,
     ) -> Option<Judged> {
         for (rung_index, rung) in self.rungs.iter_mut().enumerate().rev() {
-            let reached = time >= rung.milestone;
-            let recorded = rung.recorded.contains_key(&trial);
-            if reached && recorded && !stop_last_trials {
-                // The decision to continue past this rung was made already.
-                return None;
+            if time < rung.milestone {
+                continue;
             }
-            if !reached || recorded {
+            if rung.recorded.contains_key(&trial) {
+                if !stop_last_trials {
+                    // The decision to continue past this rung was made already.
+                    return None;
+                }
                 continue;
             }
             let cutoff = rung.cutoff(q);
             let stop = cutoff.is_some_and(|c| value < c);
             let others = rung.recorded.len();
             rung.record(trial, value);
-            return Some(Judged {
-                rung_index,
-                milestone: rung.milestone,
-                cutoff,
-                others,
-                stop,
-            });
+            return Some(Judged { rung_index, milestone: rung.milestone, cutoff, others, stop });
         }
         None
     }

@@ -68,11 +68,7 @@ impl Default for AshaConfig {
 }
 
 fn invalid(field: &'static str, value: impl ToString, fix: &'static str) -> AshaError {
-    AshaError::InvalidConfig {
-        field,
-        value: value.to_string(),
-        fix,
-    }
+    AshaError::InvalidConfig { field, value: value.to_string(), fix }
 }
 
 impl AshaConfig {
@@ -90,11 +86,7 @@ impl AshaConfig {
             ));
         }
         if self.grace_period > self.max_t {
-            return Err(invalid(
-                "grace_period",
-                self.grace_period,
-                "it must be <= max_t",
-            ));
+            return Err(invalid("grace_period", self.grace_period, "it must be <= max_t"));
         }
         if !(self.reduction_factor.is_finite() && self.reduction_factor > 1.0) {
             return Err(invalid(
@@ -107,7 +99,7 @@ impl AshaConfig {
             return Err(invalid("brackets", self.brackets, "it must be at least 1"));
         }
         let rungs = self.raw_rung_count(0);
-        if !(rungs <= MAX_RUNGS as f64) {
+        if rungs.is_nan() || rungs > MAX_RUNGS as f64 {
             return Err(invalid(
                 "reduction_factor",
                 self.reduction_factor,
@@ -122,11 +114,7 @@ impl AshaConfig {
     /// Capped at 10000 (a valid configuration never has more).
     pub fn rung_count(&self, s: usize) -> usize {
         let r = self.raw_rung_count(s);
-        if r >= 1.0 {
-            r.trunc().min(MAX_RUNGS as f64) as usize
-        } else {
-            0
-        }
+        if r >= 1.0 { r.trunc().min(MAX_RUNGS as f64) as usize } else { 0 }
     }
 
     fn raw_rung_count(&self, s: usize) -> f64 {

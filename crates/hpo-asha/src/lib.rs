@@ -55,7 +55,7 @@ pub mod serde_float;
 pub use config::{AshaConfig, Mode};
 pub use error::AshaError;
 pub use percentile::nanpercentile;
-pub use scheduler::{AshaDecision, AshaStep, Asha, MetricIssue, RungVerdict, TrialProgress};
+pub use scheduler::{Asha, AshaDecision, AshaStep, MetricIssue, RungVerdict, TrialProgress};
 
 /// A trial's number (the study names trial 3 `trial_0003`).
 pub type TrialId = u64;

@@ -191,9 +191,7 @@ impl Asha {
     /// Build a scheduler; `seed` drives the bracket choice of trials added without a bracket.
     pub fn new(config: AshaConfig, mode: Mode, seed: u64) -> Result<Asha, AshaError> {
         config.validate()?;
-        let brackets = (0..config.brackets)
-            .map(|s| Bracket::new(&config.milestones(s)))
-            .collect();
+        let brackets = (0..config.brackets).map(|s| Bracket::new(&config.milestones(s))).collect();
         let q = ((1.0 - 1.0 / config.reduction_factor) * 100.0) / 100.0;
         Ok(Asha {
             config,
@@ -218,10 +216,7 @@ impl Asha {
 
     /// The milestones of each bracket, ascending (an empty bracket has none).
     pub fn milestones(&self) -> Vec<Vec<f64>> {
-        self.brackets
-            .iter()
-            .map(|b| b.rungs.iter().map(|r| r.milestone).collect())
-            .collect()
+        self.brackets.iter().map(|b| b.rungs.iter().map(|r| r.milestone).collect()).collect()
     }
 
     /// The values recorded at rung `rung_index` of `bracket` (caller's units), by trial.
@@ -233,7 +228,11 @@ impl Asha {
 
     /// Ray's `on_trial_add`: put the trial in `bracket`, or draw one (softmax over the brackets'
     /// rung counts) from the seeded RNG. Returns the bracket.
-    pub fn add_trial(&mut self, trial: TrialId, bracket: Option<usize>) -> Result<usize, AshaError> {
+    pub fn add_trial(
+        &mut self,
+        trial: TrialId,
+        bracket: Option<usize>,
+    ) -> Result<usize, AshaError> {
         if self.trials.contains_key(&trial) {
             return Err(AshaError::DuplicateTrial(trial));
         }
@@ -248,15 +247,8 @@ impl Asha {
             Some(b) => b,
             None => self.draw_bracket(),
         };
-        self.trials.insert(
-            trial,
-            TrialEntry {
-                bracket,
-                last_time: None,
-                pruned_at: None,
-                ended: false,
-            },
-        );
+        self.trials
+            .insert(trial, TrialEntry { bracket, last_time: None, pruned_at: None, ended: false });
         Ok(bracket)
     }
 
@@ -265,10 +257,7 @@ impl Asha {
     fn draw_bracket(&mut self) -> usize {
         let sizes: Vec<f64> = self.brackets.iter().map(|b| b.rungs.len() as f64).collect();
         let max = sizes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let probs: Vec<f64> = sizes
-            .iter()
-            .map(|s| std::f64::consts::E.powf(s - max))
-            .collect();
+        let probs: Vec<f64> = sizes.iter().map(|s| std::f64::consts::E.powf(s - max)).collect();
         let total: f64 = probs.iter().sum();
         let mut cdf = Vec::with_capacity(probs.len());
         let mut acc = 0.0;
@@ -278,9 +267,7 @@ impl Asha {
         }
         let last = cdf.last().copied().unwrap_or(1.0);
         let u: f64 = self.rng.random();
-        cdf.iter()
-            .position(|c| c / last > u)
-            .unwrap_or(cdf.len().saturating_sub(1))
+        cdf.iter().position(|c| c / last > u).unwrap_or(cdf.len().saturating_sub(1))
     }
 
     fn entry_mut(&mut self, trial: TrialId) -> Result<&mut TrialEntry, AshaError> {
@@ -314,29 +301,17 @@ impl Asha {
         if !time.is_finite() {
             return Err(AshaError::InvalidTime { trial, time });
         }
-        let (q, stop_last, max_t, sign) = (
-            self.q,
-            self.config.stop_last_trials,
-            self.config.max_t,
-            self.mode.sign(),
-        );
+        let (q, stop_last, max_t, sign) =
+            (self.q, self.config.stop_last_trials, self.config.max_t, self.mode.sign());
         let entry = self.entry_mut(trial)?;
         entry.last_time = Some(time);
         let bracket = entry.bracket;
         let issue = MetricIssue::of(value);
         let Some(value) = value else {
-            return Ok(AshaStep {
-                decision: AshaDecision::Continue,
-                verdict: None,
-                issue,
-            });
+            return Ok(AshaStep { decision: AshaDecision::Continue, verdict: None, issue });
         };
         if time >= max_t && stop_last {
-            return Ok(AshaStep {
-                decision: AshaDecision::MaxT,
-                verdict: None,
-                issue,
-            });
+            return Ok(AshaStep { decision: AshaDecision::MaxT, verdict: None, issue });
         }
         let judged = self.brackets[bracket].on_result(trial, time, sign * value, q, stop_last);
         let decision = match judged {
@@ -348,11 +323,7 @@ impl Asha {
             }
             _ => AshaDecision::Continue,
         };
-        Ok(AshaStep {
-            decision,
-            verdict: judged.map(|j| self.verdict(j)),
-            issue,
-        })
+        Ok(AshaStep { decision, verdict: judged.map(|j| self.verdict(j)), issue })
     }
 
     /// Ray's `on_trial_complete`, given the trial's last result: the rung logic runs once more

@@ -62,9 +62,9 @@ pub mod option {
     }
 
     /// Deserialise an `Option<f64>` written by [`serialize`].
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
-        Option::<Repr>::deserialize(deserializer)?
-            .map(from_repr)
-            .transpose()
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<f64>, D::Error> {
+        Option::<Repr>::deserialize(deserializer)?.map(from_repr).transpose()
     }
 }

@@ -84,11 +84,13 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     }
     let (text, origin, label) = if let Some(dir) = &args.resume {
         let path = dir.join(files::CONFIG);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| input(format!("{}: {e} (is {} a study folder?)", path.display(), dir.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            input(format!("{}: {e} (is {} a study folder?)", path.display(), dir.display()))
+        })?;
         (text, path.display().to_string(), "resume".to_string())
     } else if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).map_err(|e| input(format!("{}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| input(format!("{}: {e}", path.display())))?;
         let stem = path.file_stem().map_or("study".into(), |s| s.to_string_lossy().into_owned());
         (text, path.display().to_string(), stem)
     } else {
@@ -107,7 +109,8 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     }
     cfg.validate().map_err(|e| input(format!("{origin}: {e}")))?;
     let config_text = cfg.to_toml_string().context("serialising the config")?;
-    let objective = hpo_runner::build_objective(&cfg).map_err(|e| input(format!("{origin}: {e}")))?;
+    let objective =
+        hpo_runner::build_objective(&cfg).map_err(|e| input(format!("{origin}: {e}")))?;
 
     let dir = match (&args.resume, &args.out) {
         (Some(d), _) | (None, Some(d)) => d.clone(),
@@ -145,7 +148,9 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     let mut observer: Box<dyn Observer> =
         if live { Box::new(LiveView::new()) } else { Box::new(PlainLog::default()) };
     let summary = run_study(&cfg, objective, &options, observer.as_mut()).map_err(|e| match e {
-        hpo_runner::study::StudyError::NotEmpty(_) | hpo_runner::study::StudyError::NoStudy(..) => input(e),
+        hpo_runner::study::StudyError::NotEmpty(_) | hpo_runner::study::StudyError::NoStudy(..) => {
+            input(e)
+        }
         other => anyhow::Error::new(other),
     })?;
     drop(observer);
@@ -269,7 +274,10 @@ impl LiveView {
     fn new() -> Self {
         let multi = MultiProgress::new();
         let header = multi.add(ProgressBar::new_spinner());
-        header.set_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        header.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         header.enable_steady_tick(std::time::Duration::from_millis(200));
         LiveView { multi, header, bars: BTreeMap::new() }
     }
@@ -295,7 +303,10 @@ impl Observer for LiveView {
         match event {
             JournalEvent::TrialStarted { trial, name, params, .. } => {
                 let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(ProgressStyle::with_template("  {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("  {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 bar.set_message(format!("{name} starting  {}", fmt_params(params)));
                 self.bars.insert(*trial, bar);
             }

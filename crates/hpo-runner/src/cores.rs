@@ -16,11 +16,8 @@ pub struct CorePlan {
 
 /// The cores this process may run on (sched_getaffinity), sorted; `[0]` if unknown.
 pub fn available_cores() -> Vec<usize> {
-    let mut ids: Vec<usize> = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let mut ids: Vec<usize> =
+        core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect();
     ids.sort_unstable();
     if ids.is_empty() {
         ids.push(0);
@@ -36,20 +33,15 @@ pub fn plan(available: &[usize], cpus_per_trial: usize, max_concurrent: usize) -
     let available = if available.is_empty() { &fallback[..] } else { available };
     let wanted = cpus_per_trial * max_concurrent;
     if available.len() >= wanted {
-        let groups = available
-            .chunks(cpus_per_trial)
-            .take(max_concurrent)
-            .map(<[usize]>::to_vec)
-            .collect();
+        let groups =
+            available.chunks(cpus_per_trial).take(max_concurrent).map(<[usize]>::to_vec).collect();
         return CorePlan { groups, shared: None };
     }
     // Too few cores: give each slot an equal share (at least one core), wrapping around.
     let per_group = (available.len() / max_concurrent).clamp(1, cpus_per_trial);
     let groups = (0..max_concurrent)
         .map(|slot| {
-            (0..per_group)
-                .map(|k| available[(slot * per_group + k) % available.len()])
-                .collect()
+            (0..per_group).map(|k| available[(slot * per_group + k) % available.len()]).collect()
         })
         .collect();
     let shared = Some(format!(

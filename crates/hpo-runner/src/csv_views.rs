@@ -94,7 +94,8 @@ pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, String>>, CsvError>
         .clone();
     let mut rows = Vec::new();
     for rec in reader.records() {
-        let rec = rec.map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
+        let rec =
+            rec.map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
         rows.push(header.iter().map(String::from).zip(rec.iter().map(String::from)).collect());
     }
     Ok(rows)
@@ -123,14 +124,16 @@ pub fn rewrite_without(
     }
     writer.flush().map_err(|source| CsvError::Io { path: tmp.clone(), source })?;
     drop(writer);
-    std::fs::rename(&tmp, path).map_err(|source| CsvError::Io { path: path.to_path_buf(), source })?;
+    std::fs::rename(&tmp, path)
+        .map_err(|source| CsvError::Io { path: path.to_path_buf(), source })?;
     Ok(dropped)
 }
 
 /// The columns of `predator_final.csv`: the reference's, with the metric and the parameters of
 /// this study's space in place of `score_pred, lr, num_epochs`.
 pub fn final_header(metric: &str, params: &[String]) -> Vec<String> {
-    let mut h = vec!["trial_name".to_string(), "iteration".into(), "progress_ratio".into(), metric.into()];
+    let mut h =
+        vec!["trial_name".to_string(), "iteration".into(), "progress_ratio".into(), metric.into()];
     h.extend(params.iter().cloned());
     h.extend(["stop_reason", "rung_index", "rung_pruned_at", "asha_pruned"].map(String::from));
     h
@@ -159,7 +162,9 @@ mod tests {
             "trial_name,iteration,progress_ratio,score_pred,lr,num_epochs,stop_reason,rung_index,rung_pruned_at,asha_pruned"
         );
         let row = |name: &str, reason: &str| -> Vec<String> {
-            [name, "3", "0.003000", "0.5", "0.0001", "22", reason, "-1", "", "0"].map(String::from).to_vec()
+            [name, "3", "0.003000", "0.5", "0.0001", "22", reason, "-1", "", "0"]
+                .map(String::from)
+                .to_vec()
         };
         let mut a = CsvAppender::open(&path, header.clone()).expect("open");
         a.append(&row("trial_0000", "plateau")).expect("row");

@@ -182,7 +182,8 @@ impl JournalWriter {
     /// every line of the file stays a whole event.
     pub fn open(path: &Path) -> Result<Self, JournalError> {
         let io = |source| JournalError::Io { path: path.to_path_buf(), source };
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+        let mut file =
+            OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
         let text = std::fs::read_to_string(path).map_err(io)?;
         if !text.is_empty() && !text.ends_with('\n') {
             let keep = text.rfind('\n').map_or(0, |i| i + 1);
@@ -195,8 +196,7 @@ impl JournalWriter {
     /// Append one event and flush it to the OS.
     pub fn append(&mut self, event: &JournalEvent) -> Result<(), JournalError> {
         let io = |source| JournalError::Io { path: self.path.clone(), source };
-        let mut line = serde_json::to_string(event)
-            .map_err(|e| io(std::io::Error::other(e)))?;
+        let mut line = serde_json::to_string(event).map_err(|e| io(std::io::Error::other(e)))?;
         line.push('\n');
         self.file.write_all(line.as_bytes()).map_err(io)?;
         self.file.flush().map_err(io)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use hpo_sampler::ParamValue;
 
 use crate::config::StudyConfig;
@@ -19,7 +19,7 @@ use crate::cores::{self, CorePlan};
 use crate::csv_views::{self, CsvAppender, CsvError, fmt_f64, fmt_param};
 use crate::journal::{self, JournalError, JournalEvent, JournalWriter};
 use crate::objective::{Metrics, Objective, TrialContext};
-use crate::pipeline::{Decision, Pipeline, StopReason};
+use crate::pipeline::{Decision, Pipeline, StopReason, TrialStatus};
 use crate::sampling::{SamplerHandle, SamplingError};
 use crate::worker::{Down, Up, run_trial};
 
@@ -223,10 +223,16 @@ impl StudySummary {
 
 /// A trial's seed: the study seed and the trial number, mixed (SplitMix64).
 pub fn trial_seed(study_seed: u64, trial: u64) -> u64 {
-    let mut z = study_seed ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
+    let mut z =
+        study_seed ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// A finite `value` better than `best` (any finite value beats NaN).
+fn improves(maximize: bool, value: f64, best: f64) -> bool {
+    value.is_finite() && (best.is_nan() || if maximize { value > best } else { value < best })
 }
 
 /// A trial's name in files: `trial_0003`.
@@ -268,13 +274,6 @@ struct Coordinator<'a> {
 }
 
 impl Coordinator<'_> {
-    fn better(&self, a: f64, b: f64) -> bool {
-        if b.is_nan() {
-            return !a.is_nan();
-        }
-        if self.maximize { a > b } else { a < b }
-    }
-
     fn emit(&mut self, event: JournalEvent) -> Result<(), StudyError> {
         self.journal.append(&event)?;
         self.observer.on_event(&event, &self.view);
@@ -308,7 +307,10 @@ impl Coordinator<'_> {
     }
 
     fn params_row(&self, params: &BTreeMap<String, ParamValue>) -> Vec<String> {
-        self.param_names.iter().map(|n| params.get(n).map_or("nan".to_string(), fmt_param)).collect()
+        self.param_names
+            .iter()
+            .map(|n| params.get(n).map_or("nan".to_string(), fmt_param))
+            .collect()
     }
 
     /// A report from a live worker (or replayed from the journal on resume, with `live` false:
@@ -327,7 +329,8 @@ impl Coordinator<'_> {
                 let d = self
                     .pipeline
                     .on_result(trial, iteration, Some(v))
-                    .map_err(|e| StudyError::Pipeline(e.to_string()))?;
+                    .map_err(|e| StudyError::Pipeline(e.to_string()))?
+                    .decision;
                 self.sampler.report(trial, iteration, v)?;
                 (d, None)
             }
@@ -345,17 +348,17 @@ impl Coordinator<'_> {
         };
         let v = value.unwrap_or(f64::NAN);
         let (name, params, newly_hit) = {
-            let better = |a: f64, b: f64| if b.is_nan() { !a.is_nan() } else if maximize { a > b } else { a < b };
             let hit_threshold = self.hit_threshold;
             let Some(state) = self.trials.get_mut(&trial) else {
                 return Err(StudyError::Pipeline(format!("report of unknown trial {trial}")));
             };
             state.iteration = iteration;
             state.last = v;
-            if v.is_finite() && better(v, state.best) {
+            if improves(maximize, v, state.best) {
                 state.best = v;
             }
-            let reached = v.is_finite() && if maximize { v >= hit_threshold } else { v <= hit_threshold };
+            let reached =
+                v.is_finite() && if maximize { v >= hit_threshold } else { v <= hit_threshold };
             let newly_hit = reached && !state.hit;
             state.hit |= reached;
             (state.name.clone(), state.params.clone(), newly_hit)
@@ -364,7 +367,7 @@ impl Coordinator<'_> {
         if let Some(r) = self.view.running.get_mut(&trial) {
             r.iteration = iteration;
             r.last = v;
-            if v.is_finite() && (r.best.is_nan() || if maximize { v > r.best } else { v < r.best }) {
+            if improves(maximize, v, r.best) {
                 r.best = v;
             }
             r.rung = rung;
@@ -414,24 +417,22 @@ impl Coordinator<'_> {
         let (name, params, iteration, last, best) =
             (state.name.clone(), state.params.clone(), state.iteration, state.last, state.best);
         let it_opt = (iteration > 0).then_some(iteration);
+        // A stop the pipeline decided already ran the scheduler's completion hook; other ends
+        // (finished on its own, failed, a bad metric) are told to it here.
+        if self.pipeline.status(trial) == Some(TrialStatus::Running) {
+            let value = last.is_finite().then_some(last);
+            let hook = match reason {
+                StopReason::Error => self.pipeline.fail_trial(trial),
+                StopReason::Interrupted => Ok(()),
+                _ => self.pipeline.complete_trial(trial, iteration, value).map(|_| ()),
+            };
+            hook.map_err(|e| StudyError::Pipeline(e.to_string()))?;
+        }
         match reason {
-            StopReason::Error => {
-                self.pipeline.on_error(trial).map_err(|e| StudyError::Pipeline(e.to_string()))?;
-                self.sampler.fail(trial)?;
-            }
+            StopReason::Error => self.sampler.fail(trial)?,
             StopReason::Interrupted => {}
-            StopReason::Completed => {
-                let value = last.is_finite().then_some(last);
-                self.pipeline
-                    .on_complete(trial, iteration, value)
-                    .map_err(|e| StudyError::Pipeline(e.to_string()))?;
-                match value {
-                    Some(v) => self.sampler.complete(trial, v)?,
-                    None => self.sampler.fail(trial)?,
-                }
-            }
-            // Stops decided by the pipeline already ran its completion hook.
-            _ => self.sampler.complete(trial, last)?,
+            _ if last.is_finite() => self.sampler.complete(trial, last)?,
+            _ => self.sampler.fail(trial)?,
         }
         self.view.running.remove(&trial);
         let iteration_i = it_opt.map_or(-1, |i| i as i64);
@@ -455,7 +456,9 @@ impl Coordinator<'_> {
         };
         let rung = self.pipeline.rung_index(trial);
         let pruned_at = match reason {
-            StopReason::AshaEarlyStop => self.pipeline.pruned_at(trial).map_or(String::new(), fmt_f64),
+            StopReason::AshaEarlyStop => {
+                self.pipeline.pruned_at(trial).map_or(String::new(), fmt_f64)
+            }
             _ => String::new(),
         };
         let mut row = vec![name, iteration_i.to_string(), progress, fmt_f64(last)];
@@ -484,7 +487,7 @@ impl Coordinator<'_> {
         group: usize,
         live: bool,
     ) -> Result<(), StudyError> {
-        self.pipeline.add_trial(trial).map_err(|e| StudyError::Pipeline(e.to_string()))?;
+        self.pipeline.add_trial(trial, None).map_err(|e| StudyError::Pipeline(e.to_string()))?;
         let name = trial_name(trial);
         let seed = trial_seed(self.cfg.study.seed, trial);
         self.trials.insert(
@@ -505,7 +508,15 @@ impl Coordinator<'_> {
         );
         self.view.running.insert(
             trial,
-            RunningTrial { name, params, group, iteration: 0, last: f64::NAN, best: f64::NAN, rung: -1 },
+            RunningTrial {
+                name,
+                params,
+                group,
+                iteration: 0,
+                last: f64::NAN,
+                best: f64::NAN,
+                rung: -1,
+            },
         );
         let _ = live;
         Ok(())
@@ -547,7 +558,8 @@ pub fn run_study(
     let metric = study.metric.clone();
     let maximize = study.maximize();
     let available = options.cores.clone().unwrap_or_else(cores::available_cores);
-    let plan: CorePlan = cores::plan(&available, cfg.resources.cpus_per_trial, study.max_concurrent);
+    let plan: CorePlan =
+        cores::plan(&available, cfg.resources.cpus_per_trial, study.max_concurrent);
     if let Some(msg) = &plan.shared {
         observer.note(msg);
     }
@@ -578,7 +590,7 @@ pub fn run_study(
         hit_threshold: study.hit_threshold,
         checkpoint_every: study.checkpoint_every,
         sampler: SamplerHandle::new(cfg)?,
-        pipeline: Pipeline::new(cfg).map_err(|e| StudyError::Config(e.to_string()))?,
+        pipeline: Pipeline::from_config(cfg).map_err(|e| StudyError::Config(e.to_string()))?,
         journal: JournalWriter::open(&journal_path)?,
         final_csv: CsvAppender::open(&final_path, csv_views::final_header(&metric, &param_names))?,
         hits_csv: CsvAppender::open(&hits_path, csv_views::hits_header(&metric, &param_names))?,
@@ -631,7 +643,10 @@ pub fn run_study(
                     r.group = group;
                 }
             }
-            let state = coord.trials.get(&trial).ok_or_else(|| StudyError::Pipeline("lost trial".into()))?;
+            let state = coord
+                .trials
+                .get(&trial)
+                .ok_or_else(|| StudyError::Pipeline("lost trial".into()))?;
             let trial_dir = dir.join(files::TRIALS).join(&state.name);
             std::fs::create_dir_all(&trial_dir).map_err(io_err(&trial_dir))?;
             let ctx = TrialContext {
@@ -669,7 +684,9 @@ pub fn run_study(
         }
         if !interrupted && options.interrupt.load(Ordering::SeqCst) {
             interrupted = true;
-            coord.observer.note("interrupted: stopping running trials (Ctrl-C again to quit at once)");
+            coord
+                .observer
+                .note("interrupted: stopping running trials (Ctrl-C again to quit at once)");
             let running: Vec<u64> = coord.view.running.keys().copied().collect();
             for trial in running {
                 coord.finish(trial, StopReason::Interrupted, None, true)?;
@@ -729,7 +746,9 @@ fn handle_up(
             let decision = coord.on_report(trial, iteration, metrics, true)?;
             let every = coord.checkpoint_every;
             let down = match decision {
-                Decision::Continue => Down::Continue { checkpoint: every > 0 && iteration % every == 0 },
+                Decision::Continue => {
+                    Down::Continue { checkpoint: every > 0 && iteration % every == 0 }
+                }
                 Decision::Stop(_) => Down::Stop,
             };
             if let Some(tx) = coord.trials.get(&trial).and_then(|s| s.down.as_ref()) {
@@ -798,7 +817,7 @@ fn rebuild(
                     ended.insert(*trial, *reason);
                 }
             }
-            JournalEvent::Checkpoint { trial, iteration } => {
+            JournalEvent::Checkpoint { trial, iteration, .. } => {
                 checkpoint.insert(*trial, *iteration);
             }
             _ => {}
@@ -831,7 +850,9 @@ fn rebuild(
                     }
                 }
             }
-            JournalEvent::TrialFinished { trial, reason, error, .. } if ended.contains_key(trial) => {
+            JournalEvent::TrialFinished { trial, reason, error, .. }
+                if ended.contains_key(trial) =>
+            {
                 coord.finish(*trial, *reason, error.clone(), false)?;
             }
             _ => {}
@@ -840,7 +861,9 @@ fn rebuild(
     // Hits already written stay written.
     if let Ok(rows) = csv_views::read_rows(&coord.dir.join(files::HITS)) {
         for row in rows {
-            if let Some(s) = coord.trials.values_mut().find(|s| row.get("trial_name") == Some(&s.name)) {
+            if let Some(s) =
+                coord.trials.values_mut().find(|s| row.get("trial_name") == Some(&s.name))
+            {
                 s.hit = true;
             }
         }

@@ -78,7 +78,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Run one trial to its end. Always sends `Exited` last.
-pub fn run_trial(ctx: TrialContext, objective: Arc<dyn Objective>, up: Sender<Up>, down: Receiver<Down>) {
+pub fn run_trial(
+    ctx: TrialContext,
+    objective: Arc<dyn Objective>,
+    up: Sender<Up>,
+    down: Receiver<Down>,
+) {
     let trial = ctx.trial;
     if let Some(core) = ctx.cores.first() {
         pin_current_thread(*core);

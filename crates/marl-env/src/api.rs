@@ -138,17 +138,12 @@ pub trait MultiAgentEnv: Send {
 
     /// Allocate output buffers for this environment.
     fn new_output(&self) -> StepOutput {
-        StepOutput {
-            kinds: self.kinds().iter().map(KindOutput::new).collect(),
-            done: false,
-        }
+        StepOutput { kinds: self.kinds().iter().map(KindOutput::new).collect(), done: false }
     }
 
     /// Allocate action buffers for this environment (all zeros).
     fn new_actions(&self) -> Actions {
-        Actions {
-            per_kind: self.kinds().iter().map(|k| vec![0; k.max_agents]).collect(),
-        }
+        Actions { per_kind: self.kinds().iter().map(|k| vec![0; k.max_agents]).collect() }
     }
 }
 

@@ -37,9 +37,11 @@
 pub mod api;
 pub mod cartpole;
 pub mod ppg;
+pub mod random_policy;
 
 pub use api::{Actions, AgentKind, EnvError, KindOutput, MultiAgentEnv, StepOutput, check_actions};
 pub use cartpole::CartPole;
 pub use ppg::{
     AgentState, EndReason, EpisodeStats, PREDATOR, PREY, PpgConfig, PredPreyGrass, TypedValue,
 };
+pub use random_policy::RandomPolicy;

@@ -242,14 +242,13 @@ impl Default for PpgConfig {
 
 /// Largest grid side accepted (positions are kept in 16 bits).
 pub const MAX_GRID_SIZE: usize = 4096;
+/// Largest observation window or move square side accepted.
+pub const MAX_RANGE: usize = 99;
 /// Largest number of slots of one kind accepted.
 pub const MAX_SLOTS: usize = 10_000;
 
 pub(crate) fn config_err(field: &str, reason: impl Into<String>) -> EnvError {
-    EnvError::Config {
-        field: field.to_string(),
-        reason: reason.into(),
-    }
+    EnvError::Config { field: field.to_string(), reason: reason.into() }
 }
 
 /// Per-kind numbers resolved from the config once, at construction.
@@ -284,10 +283,7 @@ impl PpgConfig {
         if self.grid_size == 0 || self.grid_size > MAX_GRID_SIZE {
             return Err(config_err(
                 "grid_size",
-                format!(
-                    "is {}, it must be between 1 and {MAX_GRID_SIZE}",
-                    self.grid_size
-                ),
+                format!("is {}, it must be between 1 and {MAX_GRID_SIZE}", self.grid_size),
             ));
         }
         if self.num_obs_channels != 4 {
@@ -304,26 +300,27 @@ impl PpgConfig {
             ("prey_obs_range", self.prey_obs_range),
             ("type_1_action_range", self.type_1_action_range),
         ] {
-            if v % 2 == 0 || v > 2 * MAX_GRID_SIZE + 1 {
+            if v % 2 == 0 || v > MAX_RANGE {
                 return Err(config_err(
                     field,
-                    format!("is {v}, it must be an odd number (the window is centred on the agent)"),
+                    format!(
+                        "is {v}, it must be an odd number up to {MAX_RANGE} (the square is centred on the agent)"
+                    ),
                 ));
             }
         }
         for (field, v) in [
             ("n_possible_type_2_predators", self.n_possible_type_2_predators),
             ("n_possible_type_2_prey", self.n_possible_type_2_prey),
-            (
-                "n_initial_active_type_2_predator",
-                self.n_initial_active_type_2_predator,
-            ),
+            ("n_initial_active_type_2_predator", self.n_initial_active_type_2_predator),
             ("n_initial_active_type_2_prey", self.n_initial_active_type_2_prey),
         ] {
             if v != 0 {
                 return Err(config_err(
                     field,
-                    format!("is {v}, but type-2 agents are not supported by this port: set it to 0"),
+                    format!(
+                        "is {v}, but type-2 agents are not supported by this port: set it to 0"
+                    ),
                 ));
             }
         }
@@ -378,25 +375,16 @@ impl PpgConfig {
         for (field, v) in [
             ("energy_loss_per_step_predator", self.energy_loss_per_step_predator),
             ("energy_loss_per_step_prey", self.energy_loss_per_step_prey),
-            (
-                "predator_creation_energy_threshold",
-                self.predator_creation_energy_threshold,
-            ),
+            ("predator_creation_energy_threshold", self.predator_creation_energy_threshold),
             ("prey_creation_energy_threshold", self.prey_creation_energy_threshold),
             ("move_energy_cost_factor", self.move_energy_cost_factor),
             ("initial_energy_grass", self.initial_energy_grass),
             ("energy_gain_per_step_grass", self.energy_gain_per_step_grass),
             ("energy_transfer_efficiency", self.energy_transfer_efficiency),
-            (
-                "reproduction_energy_efficiency",
-                self.reproduction_energy_efficiency,
-            ),
+            ("reproduction_energy_efficiency", self.reproduction_energy_efficiency),
         ] {
             if !v.is_finite() || v < 0.0 {
-                return Err(config_err(
-                    field,
-                    format!("is {v}, it must be a finite number >= 0"),
-                ));
+                return Err(config_err(field, format!("is {v}, it must be a finite number >= 0")));
             }
         }
         for (field, v) in [
@@ -458,7 +446,8 @@ impl PpgConfig {
                 reward_step: self.reward_predator_step.check("reward_predator_step", pred)? as f32,
                 reward_repro: self
                     .reproduction_reward_predator
-                    .check("reproduction_reward_predator", pred)? as f32,
+                    .check("reproduction_reward_predator", pred)?
+                    as f32,
                 penalty_caught: 0.0,
                 obs_range: self.predator_obs_range,
                 n_slots: self.n_possible_type_1_predators,
@@ -471,15 +460,12 @@ impl PpgConfig {
                 chance: self.reproduction_chance_prey,
                 max_energy: cap(self.max_energy_prey),
                 max_gain: cap(self.max_energy_gain_per_grass),
-                reward_eat: self
-                    .reward_prey_eat_grass
-                    .check("reward_prey_eat_grass", prey)? as f32,
+                reward_eat: self.reward_prey_eat_grass.check("reward_prey_eat_grass", prey)? as f32,
                 reward_step: self.reward_prey_step.check("reward_prey_step", prey)? as f32,
                 reward_repro: self
                     .reproduction_reward_prey
                     .check("reproduction_reward_prey", prey)? as f32,
-                penalty_caught: self.penalty_prey_caught.check("penalty_prey_caught", prey)?
-                    as f32,
+                penalty_caught: self.penalty_prey_caught.check("penalty_prey_caught", prey)? as f32,
                 obs_range: self.prey_obs_range,
                 n_slots: self.n_possible_type_1_prey,
                 n_initial: self.n_initial_active_type_1_prey,

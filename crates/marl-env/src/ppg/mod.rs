@@ -14,7 +14,7 @@ mod tests;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub use config::{MAX_GRID_SIZE, MAX_SLOTS, PpgConfig, TypedValue};
+pub use config::{MAX_GRID_SIZE, MAX_RANGE, MAX_SLOTS, PpgConfig, TypedValue};
 pub use stats::{EndReason, EpisodeStats};
 
 use crate::api::{Actions, AgentKind, EnvError, MultiAgentEnv, StepOutput, check_actions};
@@ -247,21 +247,14 @@ impl PredPreyGrass {
 
     /// The live slots of a kind, in slot order.
     pub fn alive_slots(&self, kind: usize) -> impl Iterator<Item = usize> + '_ {
-        let (start, n) = self
-            .params
-            .get(kind)
-            .map_or((0, 0), |p| (self.offset[kind], p.n_slots));
+        let (start, n) = self.params.get(kind).map_or((0, 0), |p| (self.offset[kind], p.n_slots));
         (0..n).filter(move |s| self.alive[start + s])
     }
 
     /// Every grass patch as `(x, y, energy)`.
     pub fn grass(&self) -> impl Iterator<Item = (usize, usize, f64)> + '_ {
         (0..self.grass_energy.len()).map(|i| {
-            (
-                usize::from(self.grass_x[i]),
-                usize::from(self.grass_y[i]),
-                self.grass_energy[i],
-            )
+            (usize::from(self.grass_x[i]), usize::from(self.grass_y[i]), self.grass_energy[i])
         })
     }
 
@@ -438,10 +431,9 @@ impl PredPreyGrass {
         out: &mut StepOutput,
     ) -> Result<(), EnvError> {
         let g = self.g;
-        for (k, list, field) in [
-            (PREDATOR, &state.predators, "predators"),
-            (PREY, &state.prey, "prey"),
-        ] {
+        for (k, list, field) in
+            [(PREDATOR, &state.predators, "predators"), (PREY, &state.prey, "prey")]
+        {
             let mut seen = vec![false; self.params[k].n_slots];
             for h in list {
                 if h.slot >= self.params[k].n_slots || seen[h.slot] {
@@ -454,7 +446,10 @@ impl PredPreyGrass {
                 if h.x >= g || h.y >= g || !h.energy.is_finite() {
                     return Err(config::config_err(
                         field,
-                        format!("agent at ({}, {}) with energy {} is off the grid or not finite", h.x, h.y, h.energy),
+                        format!(
+                            "agent at ({}, {}) with energy {} is off the grid or not finite",
+                            h.x, h.y, h.energy
+                        ),
                     ));
                 }
             }
@@ -506,17 +501,49 @@ impl PredPreyGrass {
         }
     }
 
-    /// Copy an agent's window from the padded planes.
+    /// Copy an agent's window from the padded planes (row copies of a size known at compile
+    /// time for the usual windows, which the compiler turns into a few vector moves).
     #[inline]
     fn write_obs(&self, a: usize, dst: &mut [f32]) {
         let k = self.kind_of(a);
-        let r = self.params[k].obs_range;
+        match self.params[k].obs_range {
+            3 => self.write_obs_fixed::<3>(a, dst),
+            5 => self.write_obs_fixed::<5>(a, dst),
+            7 => self.write_obs_fixed::<7>(a, dst),
+            9 => self.write_obs_fixed::<9>(a, dst),
+            11 => self.write_obs_fixed::<11>(a, dst),
+            r => self.write_obs_any(a, r, dst),
+        }
+    }
+
+    #[inline]
+    fn window_origin(&self, a: usize, r: usize) -> usize {
         let h = r / 2;
         let x0 = usize::from(self.x[a]) + self.pad - h;
         let y0 = usize::from(self.y[a]) + self.pad - h;
+        x0 * self.w + y0
+    }
+
+    fn write_obs_fixed<const R: usize>(&self, a: usize, dst: &mut [f32]) {
+        let origin = self.window_origin(a, R);
         let plane = self.w * self.w;
-        for (c, dst_c) in dst.chunks_exact_mut(r * r).enumerate() {
-            let base = c * plane + x0 * self.w + y0;
+        for (c, dst_c) in dst.chunks_exact_mut(R * R).take(N_CHANNELS).enumerate() {
+            let base = c * plane + origin;
+            let (rows, _) = dst_c.as_chunks_mut::<R>();
+            for (i, row) in rows.iter_mut().enumerate() {
+                // the padding keeps every window row inside the planes
+                if let Some(src) = self.layers[base + i * self.w..].first_chunk::<R>() {
+                    *row = *src;
+                }
+            }
+        }
+    }
+
+    fn write_obs_any(&self, a: usize, r: usize, dst: &mut [f32]) {
+        let origin = self.window_origin(a, r);
+        let plane = self.w * self.w;
+        for (c, dst_c) in dst.chunks_exact_mut(r * r).take(N_CHANNELS).enumerate() {
+            let base = c * plane + origin;
             for (i, row) in dst_c.chunks_exact_mut(r).enumerate() {
                 let s = base + i * self.w;
                 row.copy_from_slice(&self.layers[s..s + r]);
@@ -716,12 +743,11 @@ impl PredPreyGrass {
         // that a slot's output describes one agent.
         let keep_dead = self.config.proper_termination;
         let Some(slot) =
-            (0..n).find(|&s| !self.alive[start + s] && !(keep_dead && self.died_now[start + s]))
+            (0..n).find(|&s| !(self.alive[start + s] || keep_dead && self.died_now[start + s]))
         else {
             return;
         };
-        let Some((cx, cy)) = self.spawn_cell(usize::from(self.x[a]), usize::from(self.y[a]))
-        else {
+        let Some((cx, cy)) = self.spawn_cell(usize::from(self.x[a]), usize::from(self.y[a])) else {
             return;
         };
         self.last_repro[a] = i64::from(self.step_count);

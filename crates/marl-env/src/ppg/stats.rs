@@ -73,10 +73,7 @@ impl EpisodeStats {
 
     pub(crate) fn clear(&mut self) {
         let returns = std::mem::take(&mut self.returns);
-        *self = EpisodeStats {
-            returns,
-            ..EpisodeStats::new([0, 0])
-        };
+        *self = EpisodeStats { returns, ..EpisodeStats::new([0, 0]) };
         for r in &mut self.returns {
             r.fill(0.0);
         }

@@ -1,0 +1,50 @@
+//! The pipeline's decision log as reviewed data (insta YAML): stoppers and ASHA together.
+
+use hpo_runner::config::StudyConfig;
+use hpo_runner::pipeline::{Pipeline, Record, TrialEvent};
+
+fn log(toml: &str, events: &[TrialEvent]) -> Vec<Record> {
+    let config = StudyConfig::from_toml_str(toml).expect("valid config");
+    let mut p = Pipeline::from_config(&config).expect("valid");
+    events.iter().map(|&e| p.apply(e).expect("valid event")).collect()
+}
+
+#[test]
+fn stoppers_then_asha_small() {
+    // grace 2, rf 2, max_t 8; plateau (3 values, std < 0.01, grace 3), drop (window 3, 0.3),
+    // max_iters 6.
+    let toml = r#"
+[scheduler]
+kind = "asha"
+max_t = 8
+grace_period = 2
+reduction_factor = 2
+[stoppers.plateau]
+std = 0.01
+num_results = 3
+grace_period = 3
+[stoppers.drop]
+window = 3
+drop_threshold = 0.3
+[stoppers.max_iters]
+max_iters = 6
+"#;
+    let mut events: Vec<TrialEvent> =
+        (0..4).map(|t| TrialEvent::Add { trial: t, bracket: None }).collect();
+    // t0 good and rising (max_iters), t1 flat (plateau), t2 crashes (drop), t3 weak with a
+    // missing metric (ASHA at rung 2).
+    let curves: [&[Option<f64>]; 4] = [
+        &[Some(0.2), Some(0.4), Some(0.5), Some(0.6), Some(0.7), Some(0.8)],
+        &[Some(0.5), Some(0.5), Some(0.5)],
+        &[Some(0.6), Some(0.7), Some(0.25)],
+        &[Some(0.1), None, Some(0.2)],
+    ];
+    for i in 0..6 {
+        for (t, c) in curves.iter().enumerate() {
+            if let Some(&value) = c.get(i) {
+                events.push(TrialEvent::Result { trial: t as u64, iteration: i as u64 + 1, value });
+            }
+        }
+    }
+    insta::assert_yaml_snapshot!(log(toml, &events));
+}
