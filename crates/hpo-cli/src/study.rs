@@ -107,7 +107,7 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     if let Some(n) = args.max_concurrent {
         cfg.study.max_concurrent = n;
     }
-    cfg.validate().map_err(|e| input(format!("{origin}: {e}")))?;
+    cfg.validate_study().map_err(|e| input(format!("{origin}: {e}")))?;
     let config_text = cfg.to_toml_string().context("serialising the config")?;
     let objective =
         hpo_runner::build_objective(&cfg).map_err(|e| input(format!("{origin}: {e}")))?;

@@ -225,6 +225,44 @@ impl StudySection {
 }
 
 impl StudyConfig {
+    /// [`validate`](Self::validate), plus what running a study needs: a search space and a
+    /// runnable objective (`hpo replay` needs neither).
+    pub fn validate_study(&self) -> Result<(), ConfigError> {
+        self.validate()?;
+        let invalid = |key: String, value: String, fix: String| ConfigError::Invalid {
+            path: None,
+            key,
+            value,
+            fix,
+        };
+        if self.space.is_empty() {
+            return Err(invalid(
+                "space".into(),
+                "{}".into(),
+                "add at least one [space.<name>] table, e.g. [space.lr] type = \"float\", low = 9e-5, high = 1.3e-4, log = true".into(),
+            ));
+        }
+        match self.objective.kind {
+            ObjectiveKind::Command if self.objective.command.is_empty() => {
+                return Err(invalid(
+                    "objective.command".into(),
+                    "[]".into(),
+                    "give the program and its arguments, e.g. [\"python3\", \"train.py\", \"--lr\", \"{lr}\"]".into(),
+                ));
+            }
+            ObjectiveKind::Ppo => {
+                self.ppo
+                    .validate()
+                    .map_err(|e| invalid("ppo".into(), String::new(), e.to_string()))?;
+                self.env
+                    .validate()
+                    .map_err(|e| invalid("env".into(), String::new(), e.to_string()))?;
+            }
+            ObjectiveKind::Command => {}
+        }
+        Ok(())
+    }
+
     /// The searched parameters' names, in the space's (name) order: the CSV columns.
     pub fn space_param_names(&self) -> Vec<String> {
         self.space.iter().map(|(name, _)| name.to_string()).collect()
@@ -317,31 +355,6 @@ impl StudyConfig {
                 "0".into(),
                 "give each trial at least 1 core (the reference uses 8)".into(),
             ));
-        }
-        if self.space.is_empty() {
-            return Err(invalid(
-                "space".into(),
-                "{}".into(),
-                "add at least one [space.<name>] table, e.g. [space.lr] type = \"float\", low = 9e-5, high = 1.3e-4, log = true".into(),
-            ));
-        }
-        match self.objective.kind {
-            ObjectiveKind::Command if self.objective.command.is_empty() => {
-                return Err(invalid(
-                    "objective.command".into(),
-                    "[]".into(),
-                    "give the program and its arguments, e.g. [\"python3\", \"train.py\", \"--lr\", \"{lr}\"]".into(),
-                ));
-            }
-            ObjectiveKind::Ppo => {
-                self.ppo
-                    .validate()
-                    .map_err(|e| invalid("ppo".into(), String::new(), e.to_string()))?;
-                self.env
-                    .validate()
-                    .map_err(|e| invalid("env".into(), String::new(), e.to_string()))?;
-            }
-            ObjectiveKind::Command => {}
         }
         self.stoppers.validate().map_err(|e| match e {
             hpo_stoppers::StopperError::InvalidConfig { stopper, field, value, fix } => {

@@ -364,9 +364,19 @@ impl Pipeline {
     /// The trial's rung index and pruning milestone; `None` if never added.
     pub fn rung_info(&self, trial: TrialId) -> Option<RungInfo> {
         self.trials.get(&trial)?;
-        let progress = self.scheduler.as_ref().and_then(|a| a.progress(trial));
+        let asha = self.scheduler.as_ref();
+        let progress = asha.and_then(|a| a.progress(trial));
+        // The reference's `rung_index` counts the rungs below max_t only (a rung exactly at
+        // max_t, as with max_t 45, grace 5, rf 3, is where trials end, not a rung reached).
+        let below_max_t = match (asha, progress) {
+            (Some(a), Some(p)) => a
+                .milestones()
+                .get(p.bracket)
+                .map_or(0, |m| m.iter().filter(|&&t| t < a.config().max_t).count()),
+            _ => 0,
+        };
         Some(RungInfo {
-            rung_index: progress.map_or(-1, |p| p.rung_index),
+            rung_index: progress.map_or(-1, |p| p.rung_index.min(below_max_t as i64 - 1)),
             pruned_at: progress.and_then(|p| p.pruned_at),
         })
     }

@@ -537,6 +537,7 @@ pub fn run_study(
     options: &RunOptions,
     observer: &mut dyn Observer,
 ) -> Result<StudySummary, StudyError> {
+    cfg.validate_study().map_err(|e| StudyError::Config(e.to_string()))?;
     let dir = options.dir.clone();
     let started = journal::now();
     let journal_path = dir.join(files::JOURNAL);

@@ -1,0 +1,788 @@
+//! Reading a study folder into a [`Study`]: the config (as a generic TOML value), the journal
+//! (the source of truth, read with its own lenient event types) and the CSV views. Whatever is
+//! missing or damaged becomes a note, so a running or crashed study still gives a partial report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::ReportError;
+
+/// The journal's file name.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+/// The config's file name.
+pub const CONFIG_FILE: &str = "config.toml";
+/// The final CSV's file name (one row per ended trial).
+pub const FINAL_CSV_FILE: &str = "predator_final.csv";
+/// The hits CSV's file name (first iteration each trial reached the hit threshold).
+pub const HITS_CSV_FILE: &str = "predator_100_hits.csv";
+
+/// Whether higher or lower metric values are better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Higher is better.
+    Max,
+    /// Lower is better.
+    Min,
+}
+
+impl Mode {
+    /// True when `a` is strictly better than `b` (NaN is never better).
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Mode::Max => a > b,
+            Mode::Min => a < b,
+        }
+    }
+
+    /// `"max"` or `"min"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Max => "max",
+            Mode::Min => "min",
+        }
+    }
+}
+
+/// The ASHA settings of `[scheduler]` that the plots use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AshaConfig {
+    /// `max_t`.
+    pub max_t: f64,
+    /// `grace_period`.
+    pub grace_period: f64,
+    /// `reduction_factor`.
+    pub reduction_factor: f64,
+    /// `brackets`.
+    pub brackets: u64,
+}
+
+impl AshaConfig {
+    /// The rung milestones of bracket 0 (every other bracket's are a subset):
+    /// `grace * rf^k` for `k < trunc(ln(max_t / grace) / ln(rf) + 1)`, as in docs/asha.md.
+    pub fn milestones(&self) -> Vec<f64> {
+        let (g, rf, max_t) = (self.grace_period, self.reduction_factor, self.max_t);
+        if !(g > 0.0 && rf > 1.0 && max_t >= g) {
+            return Vec::new();
+        }
+        let rungs = ((max_t / g).ln() / rf.ln() + 1.0).trunc();
+        let rungs = if rungs.is_finite() { rungs.clamp(0.0, 64.0) as i32 } else { 0 };
+        (0..rungs).map(|k| g * rf.powi(k)).collect()
+    }
+}
+
+/// The kind of a search-space parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `type = "float"`.
+    Float,
+    /// `type = "int"`.
+    Int,
+    /// `type = "categorical"`.
+    Categorical,
+    /// Missing or another type (shown as it comes).
+    Unknown,
+}
+
+/// One parameter of `[space]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpec {
+    /// Its type.
+    pub kind: ParamKind,
+    /// `log = true`: plotted on a log axis.
+    pub log: bool,
+}
+
+/// What the report takes from `config.toml`; every key is optional.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyConfig {
+    /// `[study] metric` (default `score_pred`).
+    pub metric: String,
+    /// `[study] mode` (default max).
+    pub mode: Mode,
+    /// `[study] num_samples`.
+    pub num_samples: Option<u64>,
+    /// `[study] hit_threshold` (default 1.0).
+    pub hit_threshold: f64,
+    /// `[scheduler]` when `kind = "asha"`.
+    pub asha: Option<AshaConfig>,
+    /// `[stoppers.max_iters] max_iters`.
+    pub max_iters: Option<u64>,
+    /// `[space.<name>]`, by name.
+    pub space: BTreeMap<String, ParamSpec>,
+}
+
+impl Default for StudyConfig {
+    fn default() -> Self {
+        StudyConfig {
+            metric: "score_pred".to_string(),
+            mode: Mode::Max,
+            num_samples: None,
+            hit_threshold: 1.0,
+            asha: None,
+            max_iters: None,
+            space: BTreeMap::new(),
+        }
+    }
+}
+
+fn toml_f64(v: Option<&toml::Value>) -> Option<f64> {
+    match v? {
+        toml::Value::Float(x) => Some(*x),
+        toml::Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+fn toml_u64(v: Option<&toml::Value>) -> Option<u64> {
+    match v? {
+        toml::Value::Integer(i) => u64::try_from(*i).ok(),
+        toml::Value::Float(x) if *x >= 0.0 && x.fract() == 0.0 => Some(*x as u64),
+        _ => None,
+    }
+}
+
+impl StudyConfig {
+    /// Read the keys the report uses from a parsed `config.toml`, keeping defaults for the
+    /// missing ones and noting the ones of the wrong type.
+    pub fn from_toml(value: &toml::Value, notes: &mut Vec<String>) -> StudyConfig {
+        let mut cfg = StudyConfig::default();
+        let study = value.get("study");
+        if let Some(m) = study.and_then(|s| s.get("metric")) {
+            match m.as_str() {
+                Some(s) if !s.is_empty() => cfg.metric = s.to_string(),
+                _ => notes.push(format!("{CONFIG_FILE}: [study] metric is not a name: {m}")),
+            }
+        }
+        if let Some(m) = study.and_then(|s| s.get("mode")) {
+            match m.as_str() {
+                Some("max") => cfg.mode = Mode::Max,
+                Some("min") => cfg.mode = Mode::Min,
+                _ => notes.push(format!(
+                    "{CONFIG_FILE}: [study] mode is {m}, expected \"max\" or \"min\": max used"
+                )),
+            }
+        }
+        cfg.num_samples = toml_u64(study.and_then(|s| s.get("num_samples")));
+        if let Some(t) = toml_f64(study.and_then(|s| s.get("hit_threshold"))) {
+            cfg.hit_threshold = t;
+        }
+        if let Some(s) = value.get("scheduler") {
+            let kind = s.get("kind").and_then(|k| k.as_str()).unwrap_or("asha");
+            if kind == "asha" {
+                let max_t = toml_f64(s.get("max_t")).unwrap_or(100.0);
+                cfg.asha = Some(AshaConfig {
+                    max_t,
+                    grace_period: toml_f64(s.get("grace_period")).unwrap_or(1.0),
+                    reduction_factor: toml_f64(s.get("reduction_factor")).unwrap_or(4.0),
+                    brackets: toml_u64(s.get("brackets")).unwrap_or(1),
+                });
+            }
+        }
+        cfg.max_iters = toml_u64(
+            value.get("stoppers").and_then(|s| s.get("max_iters")).and_then(|s| s.get("max_iters")),
+        );
+        if let Some(space) = value.get("space").and_then(|s| s.as_table()) {
+            for (name, spec) in space {
+                let kind = match spec.get("type").and_then(|t| t.as_str()) {
+                    Some("float") => ParamKind::Float,
+                    Some("int") => ParamKind::Int,
+                    Some("categorical") => ParamKind::Categorical,
+                    _ => ParamKind::Unknown,
+                };
+                let log = spec.get("log").and_then(|l| l.as_bool()).unwrap_or(false);
+                cfg.space.insert(name.clone(), ParamSpec { kind, log });
+            }
+        }
+        cfg
+    }
+
+    /// Iterations a trial would run without early stopping: `[stoppers.max_iters]`, else the
+    /// scheduler's `max_t`.
+    pub fn full_iterations(&self) -> Option<u64> {
+        self.max_iters.or_else(|| {
+            self.asha.as_ref().filter(|a| a.max_t >= 1.0).map(|a| a.max_t.round() as u64)
+        })
+    }
+}
+
+/// How a trial stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrialStatus {
+    /// Started and not ended (the study is still running, or was killed).
+    Running,
+    /// Ended, with the runner's reason (`plateau`, `asha_early_stop`, `error`, ...).
+    Ended {
+        /// The stop reason as written.
+        reason: String,
+        /// The error message, for `error`.
+        error: Option<String>,
+    },
+}
+
+impl TrialStatus {
+    /// The reason, or `running`.
+    pub fn label(&self) -> &str {
+        match self {
+            TrialStatus::Running => "running",
+            TrialStatus::Ended { reason, .. } => reason,
+        }
+    }
+}
+
+/// One stretch of wall time a trial ran on a core group (a resumed trial has several).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Start, Unix seconds.
+    pub start: f64,
+    /// End, Unix seconds (for a trial still running: the last time seen in the journal).
+    pub end: f64,
+    /// Core group index.
+    pub group: usize,
+    /// True when the segment has no end event (still running, or cut by a crash or resume).
+    pub open: bool,
+}
+
+/// One trial, as the journal (or the CSV files) tell it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trial {
+    /// Trial number.
+    pub number: u64,
+    /// Trial name (`trial_0003`).
+    pub name: String,
+    /// Parameters as JSON values (numbers, strings, booleans).
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The metric per iteration, in iteration order (NaN where it was not finite or missing).
+    pub curve: Vec<(u64, f64)>,
+    /// Wall-time segments (empty without a journal).
+    pub segments: Vec<Segment>,
+    /// How it stands.
+    pub status: TrialStatus,
+    /// Its last iteration (0 if none).
+    pub iterations: u64,
+}
+
+impl Trial {
+    /// The best finite metric value and its iteration, for `mode`.
+    pub fn best(&self, mode: Mode) -> Option<(u64, f64)> {
+        let mut best: Option<(u64, f64)> = None;
+        for &(it, v) in &self.curve {
+            if v.is_finite() && best.is_none_or(|(_, b)| mode.better(v, b)) {
+                best = Some((it, v));
+            }
+        }
+        best
+    }
+
+    /// The last metric value and its iteration (NaN when the last report had none).
+    pub fn last(&self) -> Option<(u64, f64)> {
+        self.curve.last().copied()
+    }
+
+    /// The first iteration whose value reached `threshold` (>= for max, <= for min).
+    pub fn first_hit(&self, mode: Mode, threshold: f64) -> Option<(u64, f64)> {
+        self.curve.iter().copied().find(|&(_, v)| match mode {
+            Mode::Max => v >= threshold,
+            Mode::Min => v <= threshold,
+        })
+    }
+}
+
+/// The state of the study as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StudyState {
+    /// `study_started` without a later `study_finished`.
+    Running,
+    /// `study_finished` with `interrupted = false`.
+    Finished,
+    /// `study_finished` with `interrupted = true`.
+    Interrupted,
+    /// No journal (only CSV files), or an empty one.
+    Unknown,
+}
+
+impl StudyState {
+    /// A word for tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StudyState::Running => "running",
+            StudyState::Finished => "finished",
+            StudyState::Interrupted => "interrupted",
+            StudyState::Unknown => "unknown",
+        }
+    }
+}
+
+/// A CSV file as text: its header and rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CsvTable {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows (each as long as it was in the file).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl CsvTable {
+    /// The value of `column` in `row`, if both exist.
+    pub fn get<'a>(&'a self, row: &'a [String], column: &str) -> Option<&'a str> {
+        let i = self.header.iter().position(|h| h == column)?;
+        row.get(i).map(String::as_str)
+    }
+}
+
+/// A study folder, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Study {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The config (defaults when `config.toml` is missing).
+    pub config: StudyConfig,
+    /// The trials, by number.
+    pub trials: BTreeMap<u64, Trial>,
+    /// The core groups of the last `study_started` (lanes of the timeline).
+    pub groups: Vec<Vec<usize>>,
+    /// `max_concurrent` of the last `study_started`.
+    pub max_concurrent: Option<usize>,
+    /// `num_samples` of the last `study_started`.
+    pub num_samples: Option<u64>,
+    /// Wall time of the first journal event.
+    pub start_ts: Option<f64>,
+    /// Wall time of the last journal event.
+    pub end_ts: Option<f64>,
+    /// Running, finished or interrupted.
+    pub state: StudyState,
+    /// Number of `study_started` events with `resumed = true`.
+    pub resumes: usize,
+    /// `predator_final.csv`, if present.
+    pub final_csv: Option<CsvTable>,
+    /// `predator_100_hits.csv`, if present.
+    pub hits_csv: Option<CsvTable>,
+    /// What was missing, damaged or skipped, for the reader of the report.
+    pub notes: Vec<String>,
+}
+
+/// A journal line, read leniently: unknown fields are ignored and unknown events kept as
+/// [`Event::Other`], so reports survive additions to the journal.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Event {
+    StudyStarted {
+        ts: f64,
+        #[serde(default)]
+        max_concurrent: Option<usize>,
+        #[serde(default)]
+        num_samples: Option<u64>,
+        #[serde(default)]
+        groups: Vec<Vec<usize>>,
+        #[serde(default)]
+        resumed: bool,
+    },
+    TrialStarted {
+        ts: f64,
+        trial: u64,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        params: BTreeMap<String, serde_json::Value>,
+        #[serde(default)]
+        group: usize,
+        #[serde(default)]
+        resumed_after: u64,
+    },
+    Result {
+        ts: f64,
+        trial: u64,
+        iteration: u64,
+        #[serde(default)]
+        metrics: BTreeMap<String, Option<f64>>,
+    },
+    Checkpoint {
+        ts: f64,
+    },
+    TrialFinished {
+        ts: f64,
+        trial: u64,
+        #[serde(default)]
+        iteration: Option<i64>,
+        reason: String,
+        #[serde(default)]
+        error: Option<String>,
+    },
+    StudyFinished {
+        ts: f64,
+        #[serde(default)]
+        interrupted: bool,
+    },
+    #[serde(other)]
+    Other,
+}
+
+impl Event {
+    fn ts(&self) -> Option<f64> {
+        match self {
+            Event::StudyStarted { ts, .. }
+            | Event::TrialStarted { ts, .. }
+            | Event::Result { ts, .. }
+            | Event::Checkpoint { ts }
+            | Event::TrialFinished { ts, .. }
+            | Event::StudyFinished { ts, .. } => Some(*ts).filter(|t| t.is_finite()),
+            Event::Other => None,
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io { path: path.to_path_buf(), source }
+}
+
+fn default_name(number: u64) -> String {
+    format!("trial_{number:04}")
+}
+
+/// Read a study folder. A folder with neither `journal.jsonl` nor `predator_final.csv` is
+/// [`ReportError::NotAStudy`]; anything else readable gives a `Study`, with notes on what was
+/// missing or skipped.
+pub fn load_study(dir: &Path) -> Result<Study, ReportError> {
+    if !dir.is_dir() {
+        let reason = if dir.exists() { "it is not a folder" } else { "it does not exist" };
+        return Err(ReportError::NotAStudy { path: dir.to_path_buf(), reason: reason.to_string() });
+    }
+    let journal_path = dir.join(JOURNAL_FILE);
+    let final_path = dir.join(FINAL_CSV_FILE);
+    if !journal_path.is_file() && !final_path.is_file() {
+        return Err(ReportError::NotAStudy {
+            path: dir.to_path_buf(),
+            reason: format!("it has neither {JOURNAL_FILE} nor {FINAL_CSV_FILE}"),
+        });
+    }
+    let mut notes = Vec::new();
+    let config = read_config(dir, &mut notes)?;
+    let mut study = Study {
+        dir: dir.to_path_buf(),
+        config,
+        trials: BTreeMap::new(),
+        groups: Vec::new(),
+        max_concurrent: None,
+        num_samples: None,
+        start_ts: None,
+        end_ts: None,
+        state: StudyState::Unknown,
+        resumes: 0,
+        final_csv: None,
+        hits_csv: None,
+        notes: Vec::new(),
+    };
+    let has_journal = journal_path.is_file();
+    if has_journal {
+        let text = std::fs::read_to_string(&journal_path).map_err(io_err(&journal_path))?;
+        apply_journal(&mut study, &text, &mut notes);
+    } else {
+        notes.push(format!(
+            "{JOURNAL_FILE} is missing: trials come from {FINAL_CSV_FILE}, without wall times"
+        ));
+    }
+    study.final_csv = read_csv_table(&final_path, &mut notes)?;
+    study.hits_csv = read_csv_table(&dir.join(HITS_CSV_FILE), &mut notes)?;
+    if !has_journal {
+        trials_from_final_csv(&mut study, &mut notes);
+    }
+    fill_curves_from_progress(&mut study, &mut notes)?;
+    if study.state != StudyState::Running {
+        let open: Vec<&str> = study
+            .trials
+            .values()
+            .filter(|t| t.status == TrialStatus::Running)
+            .map(|t| t.name.as_str())
+            .collect();
+        if !open.is_empty() && has_journal {
+            notes.push(format!(
+                "the study is {} but {} never ended: {}",
+                study.state.as_str(),
+                if open.len() == 1 { "this trial" } else { "these trials" },
+                open.join(", ")
+            ));
+        }
+    }
+    study.notes = notes;
+    Ok(study)
+}
+
+fn read_config(dir: &Path, notes: &mut Vec<String>) -> Result<StudyConfig, ReportError> {
+    let path = dir.join(CONFIG_FILE);
+    if !path.is_file() {
+        notes.push(format!("{CONFIG_FILE} is missing: metric score_pred, mode max, no scheduler"));
+        return Ok(StudyConfig::default());
+    }
+    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    match text.parse::<toml::Table>() {
+        Ok(table) => Ok(StudyConfig::from_toml(&toml::Value::Table(table), notes)),
+        Err(e) => {
+            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            notes.push(format!("{CONFIG_FILE} is not valid TOML ({first}): defaults used"));
+            Ok(StudyConfig::default())
+        }
+    }
+}
+
+fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let last_nonempty = lines.iter().rposition(|l| !l.trim().is_empty());
+    let mut skipped = Vec::new();
+    let metric = study.config.metric.clone();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: Event = match serde_json::from_str(line) {
+            Ok(e) => e,
+            Err(e) => {
+                if Some(i) == last_nonempty {
+                    notes.push(format!(
+                        "{JOURNAL_FILE}: the last line ({}) is cut or not an event ({e}): skipped",
+                        i + 1
+                    ));
+                } else {
+                    skipped.push(i + 1);
+                }
+                continue;
+            }
+        };
+        if let Some(ts) = event.ts() {
+            study.start_ts = Some(study.start_ts.map_or(ts, |s| s.min(ts)));
+            study.end_ts = Some(study.end_ts.map_or(ts, |s| s.max(ts)));
+        }
+        match event {
+            Event::StudyStarted { max_concurrent, num_samples, groups, resumed, .. } => {
+                if num_samples.is_some() {
+                    study.num_samples = num_samples;
+                }
+                study.state = StudyState::Running;
+                if resumed {
+                    study.resumes += 1;
+                }
+                if !groups.is_empty() {
+                    study.groups = groups;
+                }
+                if max_concurrent.is_some() {
+                    study.max_concurrent = max_concurrent;
+                }
+                // A (re)start closes every segment left open by a crash, at its last event.
+                for t in study.trials.values_mut() {
+                    if let Some(seg) = t.segments.last_mut().filter(|s| s.open) {
+                        seg.open = false;
+                    }
+                }
+            }
+            Event::TrialStarted { ts, trial, name, params, group, resumed_after } => {
+                let t = study.trials.entry(trial).or_insert_with(|| Trial {
+                    number: trial,
+                    name: name.clone().unwrap_or_else(|| default_name(trial)),
+                    params: BTreeMap::new(),
+                    curve: Vec::new(),
+                    segments: Vec::new(),
+                    status: TrialStatus::Running,
+                    iterations: 0,
+                });
+                if let Some(n) = name {
+                    t.name = n;
+                }
+                if !params.is_empty() {
+                    t.params = params;
+                }
+                // A resume re-runs the iterations after its checkpoint: drop the old ones.
+                t.curve.retain(|&(it, _)| it <= resumed_after);
+                t.iterations = t.curve.last().map_or(resumed_after, |&(it, _)| it);
+                t.status = TrialStatus::Running;
+                t.segments.push(Segment { start: ts, end: ts, group, open: true });
+            }
+            Event::Result { ts, trial, iteration, metrics } => {
+                let t = trial_entry(study, trial);
+                let v = metrics.get(&metric).copied().flatten().unwrap_or(f64::NAN);
+                t.curve.retain(|&(it, _)| it < iteration);
+                t.curve.push((iteration, v));
+                t.iterations = iteration;
+                if let Some(seg) = t.segments.last_mut().filter(|s| s.open) {
+                    seg.end = seg.end.max(ts);
+                }
+            }
+            Event::Checkpoint { .. } | Event::Other => {}
+            Event::TrialFinished { ts, trial, iteration, reason, error } => {
+                let t = trial_entry(study, trial);
+                if let Some(it) = iteration.and_then(|i| u64::try_from(i).ok()) {
+                    t.iterations = t.iterations.max(it);
+                }
+                t.status = TrialStatus::Ended { reason, error };
+                if let Some(seg) = t.segments.last_mut().filter(|s| s.open) {
+                    seg.end = seg.end.max(ts);
+                    seg.open = false;
+                }
+            }
+            Event::StudyFinished { interrupted, .. } => {
+                study.state =
+                    if interrupted { StudyState::Interrupted } else { StudyState::Finished };
+            }
+        }
+    }
+    // Segments still open run until the last moment the journal saw.
+    if let Some(end) = study.end_ts {
+        for t in study.trials.values_mut() {
+            if t.status == TrialStatus::Running
+                && let Some(seg) = t.segments.last_mut().filter(|s| s.open)
+            {
+                seg.end = seg.end.max(end);
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let shown: Vec<String> = skipped.iter().take(10).map(ToString::to_string).collect();
+        notes.push(format!(
+            "{JOURNAL_FILE}: {} line(s) that are not journal events were skipped (line {}{})",
+            skipped.len(),
+            shown.join(", "),
+            if skipped.len() > 10 { ", ..." } else { "" }
+        ));
+    }
+}
+
+/// The trial numbered `trial`, created (as running, without a start) if its start was lost.
+fn trial_entry(study: &mut Study, trial: u64) -> &mut Trial {
+    study.trials.entry(trial).or_insert_with(|| Trial {
+        number: trial,
+        name: default_name(trial),
+        params: BTreeMap::new(),
+        curve: Vec::new(),
+        segments: Vec::new(),
+        status: TrialStatus::Running,
+        iterations: 0,
+    })
+}
+
+fn read_csv_table(path: &Path, notes: &mut Vec<String>) -> Result<Option<CsvTable>, ReportError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(path) {
+        Ok(r) => r,
+        Err(e) => {
+            notes.push(format!("{name}: cannot be read ({e}): skipped"));
+            return Ok(None);
+        }
+    };
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(String::from).collect(),
+        Err(e) => {
+            notes.push(format!("{name}: no header ({e}): skipped"));
+            return Ok(None);
+        }
+    };
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        match rec {
+            Ok(r) => rows.push(r.iter().map(String::from).collect()),
+            Err(e) => {
+                notes.push(format!("{name}: stopped reading at a bad row ({e})"));
+                break;
+            }
+        }
+    }
+    Ok(Some(CsvTable { header, rows }))
+}
+
+/// A CSV cell as a JSON value: a number when it parses as one, else the text.
+fn cell_value(text: &str) -> serde_json::Value {
+    if let Ok(i) = text.parse::<i64>() {
+        return serde_json::Value::from(i);
+    }
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() => serde_json::Value::from(x),
+        _ => match text {
+            "true" => serde_json::Value::Bool(true),
+            "false" => serde_json::Value::Bool(false),
+            _ => serde_json::Value::String(text.to_string()),
+        },
+    }
+}
+
+fn trials_from_final_csv(study: &mut Study, notes: &mut Vec<String>) {
+    let Some(table) = study.final_csv.clone() else { return };
+    let fixed = ["trial_name", "iteration", "progress_ratio", "stop_reason", "rung_index"];
+    let fixed_tail = ["rung_pruned_at", "asha_pruned"];
+    let metric = study.config.metric.clone();
+    for (i, row) in table.rows.iter().enumerate() {
+        let Some(name) = table.get(row, "trial_name").filter(|n| !n.is_empty()) else {
+            notes.push(format!("{FINAL_CSV_FILE}: row {} has no trial_name: skipped", i + 2));
+            continue;
+        };
+        let number = name
+            .rsplit('_')
+            .next()
+            .and_then(|d| d.parse::<u64>().ok())
+            .filter(|n| !study.trials.contains_key(n))
+            .unwrap_or(i as u64);
+        let iterations = table.get(row, "iteration").and_then(|s| s.parse::<u64>().ok());
+        let value = table.get(row, &metric).and_then(|s| s.parse::<f64>().ok());
+        let params = table
+            .header
+            .iter()
+            .zip(row)
+            .filter(|(h, _)| {
+                !fixed.contains(&h.as_str()) && !fixed_tail.contains(&h.as_str()) && **h != metric
+            })
+            .map(|(h, v)| (h.clone(), cell_value(v)))
+            .collect();
+        let reason = table.get(row, "stop_reason").unwrap_or("unknown").to_string();
+        let curve = match (iterations, value) {
+            (Some(it), Some(v)) => vec![(it, v)],
+            _ => Vec::new(),
+        };
+        study.trials.insert(
+            number,
+            Trial {
+                number,
+                name: name.to_string(),
+                params,
+                curve,
+                segments: Vec::new(),
+                status: TrialStatus::Ended { reason, error: None },
+                iterations: iterations.unwrap_or(0),
+            },
+        );
+    }
+}
+
+/// Trials without a result event (no journal, or a journal cut short) take their curve from
+/// `trials/<name>/progress.csv` when it has the metric.
+fn fill_curves_from_progress(
+    study: &mut Study,
+    notes: &mut Vec<String>,
+) -> Result<(), ReportError> {
+    let metric = study.config.metric.clone();
+    for t in study.trials.values_mut() {
+        if t.curve.len() > 1 {
+            continue;
+        }
+        let path = study.dir.join("trials").join(&t.name).join("progress.csv");
+        let Some(table) = read_csv_table(&path, notes)? else { continue };
+        if !table.header.contains(&metric) {
+            continue;
+        }
+        let mut curve: Vec<(u64, f64)> = table
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let it = table.get(r, "iteration")?.parse::<u64>().ok()?;
+                let v = table.get(r, &metric).and_then(|s| s.parse::<f64>().ok());
+                Some((it, v.unwrap_or(f64::NAN)))
+            })
+            .collect();
+        curve.sort_by_key(|&(it, _)| it);
+        curve.dedup_by_key(|&mut (it, _)| it);
+        if curve.len() > t.curve.len() {
+            t.iterations = t.iterations.max(curve.last().map_or(0, |&(it, _)| it));
+            t.curve = curve;
+        }
+    }
+    Ok(())
+}
