@@ -252,8 +252,7 @@ impl PpoConfig {
     /// Steps per environment per fragment (the configured value or the auto rule).
     pub fn fragment_length(&self) -> usize {
         self.rollout_fragment_length.unwrap_or_else(|| {
-            self.train_batch_size
-                .div_ceil(self.num_env_runners.max(1) * self.envs_per_runner)
+            self.train_batch_size.div_ceil(self.num_env_runners.max(1) * self.envs_per_runner)
         })
     }
 
@@ -274,16 +273,12 @@ impl PpoConfig {
 
     /// MLP hidden sizes of a kind.
     pub fn mlp_hiddens_for(&self, kind: &str) -> &[usize] {
-        self.mlp_hiddens_per_kind
-            .get(kind)
-            .unwrap_or(&self.mlp_hiddens)
+        self.mlp_hiddens_per_kind.get(kind).unwrap_or(&self.mlp_hiddens)
     }
 
     /// Conv channels of a kind.
     pub fn conv_channels_for(&self, kind: &str) -> &[usize] {
-        self.conv_channels_per_kind
-            .get(kind)
-            .unwrap_or(&self.conv_channels)
+        self.conv_channels_per_kind.get(kind).unwrap_or(&self.conv_channels)
     }
 }
 
@@ -312,11 +307,7 @@ fn unit_interval(field: &str, v: f64) -> Result<(), PpoError> {
 }
 
 fn at_least_one(field: &str, v: usize) -> Result<(), PpoError> {
-    if v >= 1 {
-        Ok(())
-    } else {
-        Err(PpoError::config(field, "must be at least 1"))
-    }
+    if v >= 1 { Ok(()) } else { Err(PpoError::config(field, "must be at least 1")) }
 }
 
 fn sizes(field: &str, v: &[usize]) -> Result<(), PpoError> {

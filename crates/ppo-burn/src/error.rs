@@ -19,7 +19,9 @@ pub enum PpoError {
     #[error("environment error: {0}")]
     Env(#[from] EnvError),
     /// A loss, gradient, value or metric became NaN or infinite: training cannot go on.
-    #[error("non-finite {what} in training iteration {iteration}: lower the learning rate or check rewards")]
+    #[error(
+        "non-finite {what} in training iteration {iteration}: lower the learning rate or check rewards"
+    )]
     NonFinite {
         /// Which quantity (e.g. `total loss of policy type_1_prey`).
         what: String,
@@ -34,6 +36,9 @@ pub enum PpoError {
         /// What went wrong.
         reason: String,
     },
+    /// The tensor backend returned data of an unexpected type or shape.
+    #[error("tensor backend error: {0}")]
+    Backend(String),
     /// An env-runner thread stopped unexpectedly (it panicked or its channel closed).
     #[error("env runner {runner} failed: {reason}")]
     Runner {
@@ -46,16 +51,10 @@ pub enum PpoError {
 
 impl PpoError {
     pub(crate) fn config(field: &str, reason: impl Into<String>) -> Self {
-        PpoError::Config {
-            field: field.to_string(),
-            reason: reason.into(),
-        }
+        PpoError::Config { field: field.to_string(), reason: reason.into() }
     }
 
     pub(crate) fn checkpoint(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
-        PpoError::Checkpoint {
-            path: path.into(),
-            reason: reason.to_string(),
-        }
+        PpoError::Checkpoint { path: path.into(), reason: reason.to_string() }
     }
 }

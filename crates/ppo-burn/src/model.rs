@@ -7,9 +7,8 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{conv2d, linear};
-use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::module::linear;
+use burn::tensor::{Int, Tensor, TensorData};
 use marl_env::AgentKind;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -107,23 +106,58 @@ impl<B: Backend> Dense<B> {
     }
 }
 
-/// A 3x3, stride-1, "same"-padded convolution.
+/// A 3x3, stride-1, "same"-padded convolution on channels-last activations `[n, h, w, c]`,
+/// computed as im2col and one matrix multiply: the input's rows (one per pixel, `c` values)
+/// plus one zero row are gathered nine times per pixel (`select`), out-of-grid neighbours
+/// reading the zero row.
+///
+/// burn-ndarray 0.21's own `conv2d` runs at about 6 GFLOP/s forward here and its backward pass
+/// is some 30x slower than that (seconds per reference minibatch); `select` and `matmul` have
+/// fast backward passes.
 #[derive(Module, Debug)]
 pub struct Conv<B: Backend> {
-    /// `[c_out, c_in, 3, 3]`.
-    pub weight: Param<Tensor<B, 4>>,
+    /// `[9 * c_in, c_out]`; row `(dy * 3 + dx) * c_in + c` holds torch's `weight[:, c, dy, dx]`.
+    pub weight: Param<Tensor<B, 2>>,
     /// `[c_out]`.
     pub bias: Param<Tensor<B, 1>>,
 }
 
+/// Row indices of the im2col gather for `n` images of `h x w` pixels: for every pixel, its nine
+/// neighbours `(dy, dx)` in row-major order; `n * h * w` (the zero row) outside the image.
+pub fn im2col_rows(n: usize, h: usize, w: usize) -> Vec<i64> {
+    let zero = (n * h * w) as i64;
+    let mut idx = Vec::with_capacity(n * h * w * 9);
+    for b in 0..n {
+        for y in 0..h {
+            for x in 0..w {
+                for dy in 0..3 {
+                    for dx in 0..3 {
+                        let (yy, xx) = ((y + dy) as isize - 1, (x + dx) as isize - 1);
+                        if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize {
+                            idx.push(zero);
+                        } else {
+                            idx.push(((b * h + yy as usize) * w + xx as usize) as i64);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    idx
+}
+
 impl<B: Backend> Conv<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        conv2d(
-            x,
-            self.weight.val(),
-            Some(self.bias.val()),
-            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
-        )
+        let [n, h, w, c] = x.dims();
+        let [_, c_out] = self.weight.dims();
+        let device = x.device();
+        let rows = Tensor::cat(vec![x.reshape([n * h * w, c]), Tensor::zeros([1, c], &device)], 0);
+        let idx = Tensor::<B, 1, Int>::from_data(
+            TensorData::new(im2col_rows(n, h, w), [n * h * w * 9]),
+            &device,
+        );
+        let patches = rows.select(0, idx).reshape([n * h * w, 9 * c]);
+        linear(patches, self.weight.val(), Some(self.bias.val())).reshape([n, h, w, c_out])
     }
 }
 
@@ -154,9 +188,10 @@ impl<B: Backend> Head<B> {
                 h
             }
             Network::Conv => {
+                // Channels first in, channels last inside; flattened as (h, w, c).
                 let [n, _] = obs.dims();
                 let [c, hh, ww] = spec.obs_shape;
-                let mut h = obs.reshape([n, c, hh, ww]);
+                let mut h = obs.reshape([n, c, hh, ww]).permute([0, 2, 3, 1]);
                 for conv in &self.convs {
                     h = relu(conv.forward(h));
                 }
@@ -207,12 +242,7 @@ fn init_head<B: Backend>(
         Network::Conv => {
             let mut c_in = spec.obs_shape[0];
             for &c in &spec.layers {
-                let fan_in = c_in * 9;
-                let (w, b) = draw(c, fan_in, init, hidden_gain, rng);
-                convs.push(Conv {
-                    weight: param(TensorData::new(w, [c, c_in, 3, 3]), device),
-                    bias: param(TensorData::new(b, [c]), device),
-                });
+                convs.push(conv(c_in, c, init, hidden_gain, rng, device));
                 c_in = c;
             }
         }
@@ -243,12 +273,47 @@ fn dense<B: Backend>(
     }
 }
 
+fn conv<B: Backend>(
+    c_in: usize,
+    c_out: usize,
+    init: Init,
+    gain: f64,
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+) -> Conv<B> {
+    // Drawn in torch's [c_out, c_in, 3, 3] layout, stored as [(dy * 3 + dx) * c_in + c, c_out].
+    let (w, b) = draw(c_out, c_in * 9, init, gain, rng);
+    Conv {
+        weight: param(TensorData::new(torch_to_im2col(&w, c_in, c_out), [9 * c_in, c_out]), device),
+        bias: param(TensorData::new(b, [c_out]), device),
+    }
+}
+
+/// Reorder conv weights from torch's `[c_out, c_in, 3, 3]` to `[(dy * 3 + dx) * c_in + c, c_out]`.
+pub fn torch_to_im2col(w: &[f32], c_in: usize, c_out: usize) -> Vec<f32> {
+    let mut out = vec![0f32; w.len()];
+    for o in 0..c_out {
+        for c in 0..c_in {
+            for k in 0..9 {
+                out[(k * c_in + c) * c_out + o] = w[(o * c_in + c) * 9 + k];
+            }
+        }
+    }
+    out
+}
+
 fn param<B: Backend, const D: usize>(data: TensorData, device: &B::Device) -> Param<Tensor<B, D>> {
     Param::from_tensor(Tensor::from_data(data, device))
 }
 
 /// Weights `[rows, fan_in]` (row-major, torch layout) and biases `[rows]`.
-fn draw(rows: usize, fan_in: usize, init: Init, gain: f64, rng: &mut ChaCha8Rng) -> (Vec<f32>, Vec<f32>) {
+fn draw(
+    rows: usize,
+    fan_in: usize,
+    init: Init,
+    gain: f64,
+    rng: &mut ChaCha8Rng,
+) -> (Vec<f32>, Vec<f32>) {
     match init {
         Init::Torch => {
             let bound = 1.0 / (fan_in as f64).sqrt();
@@ -266,9 +331,8 @@ fn draw(rows: usize, fan_in: usize, init: Init, gain: f64, rng: &mut ChaCha8Rng)
 pub(crate) fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
     // Work on k vectors of length m, k <= m: the columns of the tall orientation.
     let (m, k) = if rows >= cols { (rows, cols) } else { (cols, rows) };
-    let mut vecs: Vec<Vec<f64>> = (0..k)
-        .map(|_| (0..m).map(|_| standard_normal(rng)).collect())
-        .collect();
+    let mut vecs: Vec<Vec<f64>> =
+        (0..k).map(|_| (0..m).map(|_| standard_normal(rng)).collect()).collect();
     for j in 0..k {
         for i in 0..j {
             let (done, rest) = vecs.split_at_mut(j);
@@ -307,20 +371,12 @@ mod tests {
     use rand::SeedableRng;
 
     fn kind(name: &str, r: usize) -> AgentKind {
-        AgentKind {
-            name: name.to_string(),
-            obs_shape: [4, r, r],
-            n_actions: 9,
-            max_agents: 50,
-        }
+        AgentKind { name: name.to_string(), obs_shape: [4, r, r], n_actions: 9, max_agents: 50 }
     }
 
     #[test]
     fn conv_parameter_counts_match_the_channels_first_reading() {
-        let config = PpoConfig {
-            network: Network::Conv,
-            ..PpoConfig::default()
-        };
+        let config = PpoConfig { network: Network::Conv, ..PpoConfig::default() };
         let device = Default::default();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let pred = NetSpec::new(&config, &kind("type_1_predator", 7));
@@ -331,6 +387,38 @@ mod tests {
         let m = ActorCritic::<NdArray>::init(&prey, Init::Torch, &mut rng, &device);
         let enc = 592 + 4_640 + 18_496 + 36_928;
         assert_eq!(m.num_params(), 2 * enc + (5_184 * 9 + 9) + 5_185);
+    }
+
+    #[test]
+    fn im2col_conv_equals_burns_conv2d() {
+        use burn::tensor::Distribution;
+        use burn::tensor::module::conv2d;
+        use burn::tensor::ops::ConvOptions;
+        let d = Default::default();
+        let (n, c_in, c_out, h, w) = (2, 3, 4, 5, 6);
+        let x = Tensor::<NdArray, 4>::random([n, c_in, h, w], Distribution::Default, &d);
+        let wt = Tensor::<NdArray, 4>::random([c_out, c_in, 3, 3], Distribution::Default, &d);
+        let b = Tensor::<NdArray, 1>::random([c_out], Distribution::Default, &d);
+        let want = conv2d(
+            x.clone(),
+            wt.clone(),
+            Some(b.clone()),
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        );
+        let flat: Vec<f32> = wt.into_data().into_vec().unwrap();
+        let conv = Conv {
+            weight: Param::from_tensor(Tensor::from_data(
+                TensorData::new(torch_to_im2col(&flat, c_in, c_out), [9 * c_in, c_out]),
+                &d,
+            )),
+            bias: Param::from_tensor(b),
+        };
+        let got = conv.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]);
+        let (got, want): (Vec<f32>, Vec<f32>) =
+            (got.into_data().into_vec().unwrap(), want.into_data().into_vec().unwrap());
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
     }
 
     #[test]
@@ -349,19 +437,26 @@ mod tests {
 
     #[test]
     fn forward_shapes_and_same_seed_same_weights() {
-        let config = PpoConfig {
-            network: Network::Conv,
-            conv_channels: vec![3],
-            ..PpoConfig::default()
-        };
+        let config =
+            PpoConfig { network: Network::Conv, conv_channels: vec![3], ..PpoConfig::default() };
         let spec = NetSpec::new(&config, &kind("k", 5));
         let device = Default::default();
-        let a = ActorCritic::<NdArray>::init(&spec, Init::Torch, &mut ChaCha8Rng::seed_from_u64(1), &device);
-        let b = ActorCritic::<NdArray>::init(&spec, Init::Torch, &mut ChaCha8Rng::seed_from_u64(1), &device);
+        let a = ActorCritic::<NdArray>::init(
+            &spec,
+            Init::Torch,
+            &mut ChaCha8Rng::seed_from_u64(1),
+            &device,
+        );
+        let b = ActorCritic::<NdArray>::init(
+            &spec,
+            Init::Torch,
+            &mut ChaCha8Rng::seed_from_u64(1),
+            &device,
+        );
         let obs = Tensor::<NdArray, 2>::ones([2, 100], &device);
         let la = a.actor.forward(&spec, obs.clone()).into_data();
         let lb = b.actor.forward(&spec, obs.clone()).into_data();
-        assert_eq!(la.shape, vec![2, 9]);
+        assert_eq!(la.shape.to_vec(), vec![2, 9]);
         assert_eq!(la, lb);
         assert_eq!(a.critic.forward(&spec, obs).dims(), [2, 1]);
     }

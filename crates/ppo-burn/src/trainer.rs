@@ -1,0 +1,566 @@
+//! [`Trainer`]: one PPO run. Owns the policies, the env-runner threads and the episode
+//! statistics; trains one iteration per call.
+
+use std::path::Path;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::Optimizer;
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use crossbeam_channel::{Receiver, Sender};
+use marl_env::AgentKind;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::PpoConfig;
+use crate::env::EnvSpec;
+use crate::error::PpoError;
+use crate::learner::{PolicyLearner, explained_variance, run_epochs};
+use crate::metrics::{EpisodeStats, IterationMetrics, PolicyMetrics};
+use crate::model::{ActorCritic, Head, NetSpec};
+use crate::rollout::{Fragment, KindBatch, Runner, RunnerState};
+use crate::seeds::{Stream, derive_seed};
+
+/// The backend the study uses: burn-ndarray (f32, single-threaded build) with autodiff.
+pub type DefaultBackend = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+
+const STATE_FILE: &str = "trainer_state.json";
+const CONFIG_FILE: &str = "ppo_config.toml";
+const FORMAT: u32 = 1;
+
+enum Command<BI: Backend> {
+    Sample { iteration: u64, actors: Vec<Head<BI>>, fragment_length: usize, n_fragments: usize },
+    Snapshot,
+    Restore(Box<RunnerState>),
+    Stop,
+}
+
+enum Reply {
+    Fragment(Result<Fragment, PpoError>),
+    Snapshot(Box<RunnerState>),
+    Restored(Result<(), PpoError>),
+}
+
+struct RunnerHandle<BI: Backend> {
+    index: usize,
+    tx: Sender<Command<BI>>,
+    rx: Receiver<Reply>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl<BI: Backend> RunnerHandle<BI> {
+    fn spawn(mut runner: Runner, index: usize, core: Option<usize>) -> Result<Self, PpoError> {
+        let (tx, cmd_rx) = crossbeam_channel::bounded::<Command<BI>>(1);
+        let (rep_tx, rx) = crossbeam_channel::bounded::<Reply>(1);
+        let join = std::thread::Builder::new()
+            .name(format!("ppo-runner-{index}"))
+            .spawn(move || {
+                if let Some(c) = core {
+                    pin(c);
+                }
+                while let Ok(cmd) = cmd_rx.recv() {
+                    let reply = match cmd {
+                        Command::Sample { iteration, actors, fragment_length, n_fragments } => {
+                            Reply::Fragment(runner.sample(
+                                iteration,
+                                &actors,
+                                fragment_length,
+                                n_fragments,
+                            ))
+                        }
+                        Command::Snapshot => Reply::Snapshot(Box::new(runner.snapshot())),
+                        Command::Restore(state) => Reply::Restored(runner.restore(&state)),
+                        Command::Stop => break,
+                    };
+                    if rep_tx.send(reply).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| PpoError::Runner {
+                runner: index,
+                reason: format!("cannot start thread: {e}"),
+            })?;
+        Ok(RunnerHandle { index, tx, rx, join: Some(join) })
+    }
+
+    fn send(&self, cmd: Command<BI>) -> Result<(), PpoError> {
+        self.tx.send(cmd).map_err(|_| self.died())
+    }
+
+    fn recv(&self) -> Result<Reply, PpoError> {
+        self.rx.recv().map_err(|_| self.died())
+    }
+
+    fn died(&self) -> PpoError {
+        PpoError::Runner {
+            runner: self.index,
+            reason: "the runner thread stopped (it panicked or was shut down)".to_string(),
+        }
+    }
+}
+
+enum Sampler<BI: Backend> {
+    /// `num_env_runners = 0`: sample on the caller's thread.
+    Local(Box<Runner>),
+    Threads(Vec<RunnerHandle<BI>>),
+}
+
+impl<BI: Backend> Sampler<BI> {
+    fn sample(
+        &mut self,
+        iteration: u64,
+        actors: Vec<Head<BI>>,
+        fragment_length: usize,
+        n_fragments: usize,
+    ) -> Result<Vec<Fragment>, PpoError> {
+        match self {
+            Sampler::Local(r) => {
+                Ok(vec![r.sample(iteration, &actors, fragment_length, n_fragments)?])
+            }
+            Sampler::Threads(handles) => {
+                for h in handles.iter() {
+                    h.send(Command::Sample {
+                        iteration,
+                        actors: actors.clone(),
+                        fragment_length,
+                        n_fragments,
+                    })?;
+                }
+                // Fixed order: runner 0 first, whatever finishes first.
+                let mut frags = Vec::with_capacity(handles.len());
+                let mut first_err = None;
+                for h in handles.iter() {
+                    match h.recv()? {
+                        Reply::Fragment(Ok(f)) => frags.push(f),
+                        Reply::Fragment(Err(e)) => {
+                            first_err.get_or_insert(e);
+                        }
+                        _ => return Err(h.died()),
+                    }
+                }
+                match first_err {
+                    Some(e) => Err(e),
+                    None => Ok(frags),
+                }
+            }
+        }
+    }
+
+    fn snapshots(&self) -> Result<Vec<RunnerState>, PpoError> {
+        match self {
+            Sampler::Local(r) => Ok(vec![r.snapshot()]),
+            Sampler::Threads(handles) => {
+                let mut out = Vec::with_capacity(handles.len());
+                for h in handles {
+                    h.send(Command::Snapshot)?;
+                    match h.recv()? {
+                        Reply::Snapshot(s) => out.push(*s),
+                        _ => return Err(h.died()),
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn restore(&mut self, states: &[RunnerState], dir: &Path) -> Result<(), PpoError> {
+        let n = match self {
+            Sampler::Local(_) => 1,
+            Sampler::Threads(h) => h.len(),
+        };
+        if states.len() != n {
+            return Err(PpoError::checkpoint(
+                dir,
+                format!("it holds {} env runners, the config makes {n}", states.len()),
+            ));
+        }
+        match self {
+            Sampler::Local(r) => r.restore(&states[0]),
+            Sampler::Threads(handles) => {
+                for (h, s) in handles.iter().zip(states) {
+                    h.send(Command::Restore(Box::new(s.clone())))?;
+                    match h.recv()? {
+                        Reply::Restored(r) => r?,
+                        _ => return Err(h.died()),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Sampler::Threads(handles) = self {
+            for h in handles.iter() {
+                let _ = h.tx.send(Command::Stop);
+            }
+            for h in handles.iter_mut() {
+                if let Some(j) = h.join.take() {
+                    let _ = j.join();
+                }
+            }
+        }
+    }
+}
+
+fn pin(core: usize) -> bool {
+    core_affinity::set_for_current(core_affinity::CoreId { id: core })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TrainerState {
+    format: u32,
+    env: String,
+    kinds: Vec<String>,
+    seed: u64,
+    iteration: u64,
+    env_steps_total: u64,
+    agent_steps_total: u64,
+    kl_coeffs: Vec<f64>,
+    stats: EpisodeStats,
+    runners: Vec<RunnerState>,
+}
+
+/// One PPO run: policies (one per agent kind), env runners and episode statistics.
+///
+/// `B` is the autodiff backend of the learner; runners use its inner backend. Use
+/// `Trainer::<DefaultBackend>` (or `let t: Trainer = ...`) for burn-ndarray.
+pub struct Trainer<B: AutodiffBackend = DefaultBackend> {
+    config: PpoConfig,
+    env: EnvSpec,
+    seed: u64,
+    learner_core: Option<usize>,
+    kinds: Vec<AgentKind>,
+    policies: Vec<PolicyLearner<B>>,
+    sampler: Sampler<B::InnerBackend>,
+    stats: EpisodeStats,
+    iteration: u64,
+    env_steps_total: u64,
+    agent_steps_total: u64,
+}
+
+impl<B: AutodiffBackend> std::fmt::Debug for Trainer<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("env", &self.env)
+            .field("seed", &self.seed)
+            .field("iteration", &self.iteration)
+            .field("policies", &self.policies)
+            .finish()
+    }
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// Build the policies (weights from `seed`), the environments and the runner threads.
+    ///
+    /// `cores`: if given, the calling (learner) thread is pinned to `cores[0]` and runner `r` to
+    /// `cores[r % cores.len()]`; burn-ndarray, built without `multi-threads`, computes on the
+    /// calling thread, so this confines the whole trial.
+    pub fn new(
+        config: PpoConfig,
+        env: EnvSpec,
+        seed: u64,
+        cores: Option<Vec<usize>>,
+    ) -> Result<Self, PpoError> {
+        config.validate()?;
+        if let Some(c) = &cores {
+            check_cores(c)?;
+        }
+        let learner_core = cores.as_ref().map(|c| c[0]);
+        if let Some(c) = learner_core {
+            pin(c);
+        }
+        let n_runners = config.num_env_runners.max(1);
+        let per = config.envs_per_runner;
+        let mut runner_envs = Vec::with_capacity(n_runners);
+        for r in 0..n_runners {
+            let mut envs = Vec::with_capacity(per);
+            for e in 0..per {
+                envs.push(env.make(r * per + e)?);
+            }
+            runner_envs.push(envs);
+        }
+        let kinds: Vec<AgentKind> = runner_envs[0][0].kinds().to_vec();
+        if kinds.is_empty() {
+            return Err(PpoError::config("env", "the environment has no agent kinds"));
+        }
+        let device = B::Device::default();
+        let mut policies = Vec::with_capacity(kinds.len());
+        let mut specs = Vec::with_capacity(kinds.len());
+        for (k, kind) in kinds.iter().enumerate() {
+            let spec = NetSpec::new(&config, kind);
+            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, Stream::Init, k as u64, 0));
+            let model = ActorCritic::<B>::init(&spec, config.init, &mut rng, &device);
+            policies.push(PolicyLearner::new(kind.name.clone(), spec.clone(), model, &config));
+            specs.push(spec);
+        }
+        let mut runners = Vec::with_capacity(n_runners);
+        for (r, envs) in runner_envs.into_iter().enumerate() {
+            runners.push(Runner::new(r, r * per, seed, envs, specs.clone())?);
+        }
+        let sampler = if config.num_env_runners == 0 {
+            let runner =
+                runners.pop().ok_or_else(|| PpoError::config("num_env_runners", "no runner"))?;
+            Sampler::Local(Box::new(runner))
+        } else {
+            let mut handles = Vec::with_capacity(n_runners);
+            for (r, runner) in runners.into_iter().enumerate() {
+                let core = cores.as_ref().map(|c| c[r % c.len()]);
+                handles.push(RunnerHandle::spawn(runner, r, core)?);
+            }
+            Sampler::Threads(handles)
+        };
+        let names: Vec<String> = kinds.iter().map(|k| k.name.clone()).collect();
+        Ok(Trainer {
+            stats: EpisodeStats::new(config.metrics_window, &names),
+            config,
+            env,
+            seed,
+            learner_core,
+            kinds,
+            policies,
+            sampler,
+            iteration: 0,
+            env_steps_total: 0,
+            agent_steps_total: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PpoConfig {
+        &self.config
+    }
+
+    /// Iterations trained so far.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    /// The agent kinds (one policy each, same order).
+    pub fn kinds(&self) -> &[AgentKind] {
+        &self.kinds
+    }
+
+    /// Network shapes of the policies.
+    pub fn specs(&self) -> Vec<NetSpec> {
+        self.policies.iter().map(|p| p.spec.clone()).collect()
+    }
+
+    /// Sample one batch, learn from it, report.
+    pub fn train_iteration(&mut self) -> Result<IterationMetrics, PpoError> {
+        if let Some(c) = self.learner_core {
+            pin(c);
+        }
+        let iteration = self.iteration + 1;
+        let t0 = Instant::now();
+        let actors =
+            self.policies.iter().map(|p| p.inference_actor()).collect::<Result<Vec<_>, _>>()?;
+        let frags = self.sampler.sample(
+            iteration,
+            actors,
+            self.config.fragment_length(),
+            self.config.fragments_per_runner(),
+        )?;
+        let sample_seconds = t0.elapsed().as_secs_f64();
+
+        let t1 = Instant::now();
+        let n_kinds = self.kinds.len();
+        let mut merged = vec![KindBatch::default(); n_kinds];
+        let mut env_steps = 0;
+        let mut agent_steps = vec![0u64; n_kinds];
+        let mut episodes = 0;
+        for f in &frags {
+            for k in 0..n_kinds {
+                merged[k].extend(&f.kinds[k], self.kinds[k].obs_len());
+                agent_steps[k] += f.agent_steps[k];
+            }
+            env_steps += f.env_steps;
+            episodes += self.stats.record(f);
+        }
+        let batches = self
+            .policies
+            .iter()
+            .zip(&merged)
+            .map(|(p, kb)| p.build_batch(kb, &self.config))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(derive_seed(self.seed, Stream::Shuffle, 0, iteration));
+        let sums = run_epochs(&mut self.policies, &batches, &self.config, iteration, &mut rng)?;
+        let learn_seconds = t1.elapsed().as_secs_f64();
+
+        let mut policies = std::collections::BTreeMap::new();
+        for (k, p) in self.policies.iter().enumerate() {
+            let s = &sums[k];
+            policies.insert(
+                p.name.clone(),
+                PolicyMetrics {
+                    episode_return_mean: self.stats.kind_return_mean(k),
+                    live_agents_mean: if env_steps == 0 {
+                        0.0
+                    } else {
+                        agent_steps[k] as f64 / env_steps as f64
+                    },
+                    agent_steps: agent_steps[k],
+                    batch_size: batches[k].n as u64,
+                    minibatch_steps: s.steps,
+                    policy_loss: s.mean(s.policy_loss),
+                    vf_loss: s.mean(s.vf_loss),
+                    vf_loss_unclipped: s.mean(s.vf_loss_unclipped),
+                    vf_explained_var: explained_variance(
+                        &batches[k].value_targets,
+                        &batches[k].values,
+                    ),
+                    entropy: s.mean(s.entropy),
+                    kl: s.mean(s.kl),
+                    kl_coeff: p.kl_coeff,
+                    grad_norm: s.mean(s.grad_norm),
+                },
+            );
+        }
+        let agent_steps_sum: u64 = agent_steps.iter().sum();
+        let predator_return = self.stats.predator_return();
+        let metrics = IterationMetrics {
+            training_iteration: iteration,
+            score_pred: predator_return / 100.0,
+            predator_return,
+            episode_return_mean: self.stats.episode_return_mean(),
+            episode_len_mean: self.stats.episode_len_mean(),
+            episodes,
+            episodes_total: self.stats.episodes_total,
+            env_steps,
+            env_steps_total: self.env_steps_total + env_steps,
+            agent_steps: agent_steps_sum,
+            agent_steps_total: self.agent_steps_total + agent_steps_sum,
+            sample_seconds,
+            learn_seconds,
+            policies,
+        };
+        if let Some((what, _)) = metrics.to_map().iter().find(|(_, v)| !v.is_finite()) {
+            return Err(PpoError::NonFinite { what: format!("metric {what}"), iteration });
+        }
+        self.iteration = iteration;
+        self.env_steps_total += env_steps;
+        self.agent_steps_total += agent_steps_sum;
+        Ok(metrics)
+    }
+
+    /// Write a checkpoint into `dir` (created if missing): config, counters, KL coefficients,
+    /// episode windows, runner states, and per policy the weights and the Adam state.
+    pub fn save(&self, dir: &Path) -> Result<(), PpoError> {
+        std::fs::create_dir_all(dir).map_err(|e| PpoError::checkpoint(dir, e))?;
+        let config = toml::to_string(&self.config).map_err(|e| PpoError::checkpoint(dir, e))?;
+        write(&dir.join(CONFIG_FILE), config.as_bytes())?;
+        let state = TrainerState {
+            format: FORMAT,
+            env: self.env.name(),
+            kinds: self.kinds.iter().map(|k| k.name.clone()).collect(),
+            seed: self.seed,
+            iteration: self.iteration,
+            env_steps_total: self.env_steps_total,
+            agent_steps_total: self.agent_steps_total,
+            kl_coeffs: self.policies.iter().map(|p| p.kl_coeff).collect(),
+            stats: self.stats.clone(),
+            runners: self.sampler.snapshots()?,
+        };
+        let json = serde_json::to_vec(&state).map_err(|e| PpoError::checkpoint(dir, e))?;
+        write(&dir.join(STATE_FILE), &json)?;
+        let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+        for (k, p) in self.policies.iter().enumerate() {
+            let path = dir.join(format!("policy_{k}"));
+            Recorder::<B>::record(&recorder, p.model()?.clone().into_record(), path.clone())
+                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
+            let path = dir.join(format!("optim_{k}"));
+            Recorder::<B>::record(&recorder, p.optim.to_record(), path.clone())
+                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
+        }
+        Ok(())
+    }
+
+    /// Rebuild a trainer from a checkpoint written by [`save`](Self::save); the next
+    /// [`train_iteration`](Self::train_iteration) gives the same numbers as the saved trainer's
+    /// next iteration would have. `env` must be the environment the checkpoint was made with.
+    pub fn load(dir: &Path, env: EnvSpec, cores: Option<Vec<usize>>) -> Result<Self, PpoError> {
+        let config_path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&config_path)
+            .map_err(|e| PpoError::checkpoint(&config_path, e))?;
+        let config: PpoConfig =
+            toml::from_str(&text).map_err(|e| PpoError::checkpoint(&config_path, e))?;
+        let state_path = dir.join(STATE_FILE);
+        let bytes = std::fs::read(&state_path).map_err(|e| PpoError::checkpoint(&state_path, e))?;
+        let state: TrainerState =
+            serde_json::from_slice(&bytes).map_err(|e| PpoError::checkpoint(&state_path, e))?;
+        if state.format != FORMAT {
+            return Err(PpoError::checkpoint(
+                &state_path,
+                format!("format {} is not the supported {FORMAT}", state.format),
+            ));
+        }
+        if state.env != env.name() {
+            return Err(PpoError::checkpoint(
+                &state_path,
+                format!("made with env `{}`, asked to load into `{}`", state.env, env.name()),
+            ));
+        }
+        let mut t = Trainer::new(config, env, state.seed, cores)?;
+        let names: Vec<String> = t.kinds.iter().map(|k| k.name.clone()).collect();
+        if names != state.kinds || state.kl_coeffs.len() != names.len() {
+            return Err(PpoError::checkpoint(
+                &state_path,
+                format!("agent kinds {:?} differ from the env's {names:?}", state.kinds),
+            ));
+        }
+        let device = B::Device::default();
+        let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+        for (k, p) in t.policies.iter_mut().enumerate() {
+            let path = dir.join(format!("policy_{k}"));
+            let record = Recorder::<B>::load(&recorder, path.clone(), &device)
+                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
+            let model = p.model.take().ok_or_else(|| PpoError::checkpoint(&path, "no model"))?;
+            p.model = Some(model.load_record(record));
+            let path = dir.join(format!("optim_{k}"));
+            let record = Recorder::<B>::load(&recorder, path.clone(), &device)
+                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
+            let optim = std::mem::replace(
+                &mut p.optim,
+                burn::optim::AdamConfig::new().init::<B, ActorCritic<B>>(),
+            );
+            p.optim = optim.load_record(record);
+            p.kl_coeff = state.kl_coeffs[k];
+        }
+        t.sampler.restore(&state.runners, dir)?;
+        t.iteration = state.iteration;
+        t.env_steps_total = state.env_steps_total;
+        t.agent_steps_total = state.agent_steps_total;
+        t.stats = state.stats;
+        Ok(t)
+    }
+}
+
+impl<B: AutodiffBackend> Drop for Trainer<B> {
+    fn drop(&mut self) {
+        self.sampler.stop();
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), PpoError> {
+    std::fs::write(path, bytes).map_err(|e| PpoError::checkpoint(path, e))
+}
+
+fn check_cores(cores: &[usize]) -> Result<(), PpoError> {
+    if cores.is_empty() {
+        return Err(PpoError::config("cores", "an empty core list: pass None to not pin"));
+    }
+    let available: Vec<usize> =
+        core_affinity::get_core_ids().unwrap_or_default().iter().map(|c| c.id).collect();
+    if let Some(bad) = cores.iter().find(|c| !available.contains(c)) {
+        return Err(PpoError::config(
+            "cores",
+            format!("core {bad} is not among the available cores {available:?}"),
+        ));
+    }
+    Ok(())
+}
