@@ -606,7 +606,16 @@ pub fn run_study(
         observer,
     };
 
-    let to_resume = if options.resume { rebuild(&mut coord, &earlier)? } else { BTreeMap::new() };
+    let to_resume = if options.resume {
+        let to_resume = rebuild(&mut coord, &earlier)?;
+        // The rebuild may have rewritten the CSV files (new files renamed into place): append
+        // to those, not to the replaced ones.
+        coord.final_csv = CsvAppender::open(&final_path, csv_views::final_header(&metric, &param_names))?;
+        coord.hits_csv = CsvAppender::open(&hits_path, csv_views::hits_header(&metric, &param_names))?;
+        to_resume
+    } else {
+        BTreeMap::new()
+    };
     coord.emit(JournalEvent::StudyStarted {
         ts: journal::now(),
         seed: study.seed,

@@ -1,0 +1,216 @@
+//! `hpo study` from the outside: a killed study resumes without lost or repeated rows, config
+//! errors name the key, a non-empty folder is refused, and the smoke preset runs PPO end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn hpo() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hpo"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hpo-study-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn curve() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/curve.sh")
+        .display()
+        .to_string()
+}
+
+/// One trial at a time, so the study is a function of its seed; each iteration takes 20 ms.
+fn slow_config(dir: &Path) -> PathBuf {
+    let text = format!(
+        r#"
+[study]
+seed = 5
+num_samples = 5
+max_concurrent = 1
+checkpoint_every = 0
+hit_threshold = 0.8
+
+[resources]
+cpus_per_trial = 1
+
+[space.lr]
+type = "float"
+low = 9e-5
+high = 1.3e-4
+log = true
+
+[space.num_epochs]
+type = "int"
+low = 22
+high = 30
+step = 2
+
+[scheduler]
+kind = "asha"
+max_t = 45
+grace_period = 5
+reduction_factor = 3
+
+[stoppers.plateau]
+std = 0.004
+num_results = 5
+grace_period = 10
+
+[stoppers.max_iters]
+max_iters = 45
+
+[objective]
+kind = "command"
+command = ["sh", {:?}, "{{lr}}", "{{num_epochs}}", "80", "0", "0.02"]
+"#,
+        curve()
+    );
+    let path = dir.join("study.toml");
+    std::fs::write(&path, text).expect("config");
+    path
+}
+
+fn data_rows(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().skip(1).map(String::from).collect()
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run hpo");
+    assert!(
+        out.status.success(),
+        "hpo failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_killed_study_resumes_with_no_lost_or_repeated_rows() {
+    let dir = temp_dir("resume");
+    let config = slow_config(&dir);
+    // The study that is never interrupted.
+    let whole = dir.join("whole");
+    run_ok(hpo().args(["study", "--plain", "--config"]).arg(&config).arg("--out").arg(&whole));
+    let expected = data_rows(&whole.join("predator_final.csv"));
+    assert_eq!(expected.len(), 5);
+
+    // The same study, killed (SIGKILL) once two trials have ended, then resumed.
+    let cut = dir.join("cut");
+    let mut child = hpo()
+        .args(["study", "--plain", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&cut)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while data_rows(&cut.join("predator_final.csv")).len() < 2 {
+        assert!(Instant::now() < deadline, "the study did not progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    let before = data_rows(&cut.join("predator_final.csv"));
+    assert!(before.len() < 5, "killed before the end");
+
+    let out = run_ok(hpo().args(["study", "--plain", "--resume"]).arg(&cut));
+    assert!(out.contains("5 trials finished"), "{out}");
+    let after = data_rows(&cut.join("predator_final.csv"));
+    // Rows written before the kill are kept as they were, none is repeated, and the whole
+    // file equals the uninterrupted study's.
+    assert_eq!(&after[..before.len()], &before[..]);
+    assert_eq!(after, expected);
+    assert_eq!(
+        data_rows(&cut.join("predator_100_hits.csv")),
+        data_rows(&whole.join("predator_100_hits.csv"))
+    );
+    let journal = std::fs::read_to_string(cut.join("journal.jsonl")).expect("journal");
+    assert!(journal.contains("\"resumed\":true"));
+    // A finished study resumed again runs nothing and writes no row.
+    run_ok(hpo().args(["study", "--plain", "--resume"]).arg(&cut));
+    assert_eq!(data_rows(&cut.join("predator_final.csv")), expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_errors_name_the_key_and_exit_2() {
+    let dir = temp_dir("errors");
+    let bad = |name: &str, text: &str, needle: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        let out = hpo().args(["study", "--plain", "--config"]).arg(&path).output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(needle), "{name}: {needle:?} not in {err}");
+    };
+    let ok = std::fs::read_to_string(slow_config(&dir)).expect("config");
+    bad("unknown.toml", &ok.replace("[study]\n", "[study]\nnum_sample = 3\n"), "num_sample");
+    bad("zero.toml", &ok.replace("max_concurrent = 1", "max_concurrent = 0"), "study.max_concurrent");
+    bad("nospace.toml", "[objective]\nkind = \"ppo\"\n", "[space.<name>]");
+    let ppo_key = ok
+        .replace("[objective]\nkind = \"command\"", "[objective]\nkind = \"ppo\"\n[x]")
+        .replace("[space.num_epochs]", "[space.learning_rate]");
+    bad("ppokey.toml", &ppo_key, "unknown field `x`");
+    let ppo_param = ok
+        .replace("kind = \"command\"", "kind = \"ppo\"")
+        .replace("[space.num_epochs]", "[space.epochs]");
+    bad("pposearch.toml", &ppo_param, "`epochs` is not a PPO setting");
+    // A non-empty output folder is refused, and nothing in it is touched.
+    let out_dir = dir.join("taken");
+    std::fs::create_dir_all(&out_dir).expect("dir");
+    std::fs::write(out_dir.join("keep.txt"), "mine").expect("file");
+    let out = hpo()
+        .args(["study", "--plain", "--config"])
+        .arg(dir.join("study.toml"))
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
+    assert_eq!(std::fs::read_to_string(out_dir.join("keep.txt")).expect("kept"), "mine");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_smoke_preset_runs_ppo_end_to_end() {
+    let dir = temp_dir("smoke");
+    let out_dir = dir.join("smoke");
+    let stdout = run_ok(hpo().args(["study", "--plain", "--preset", "smoke", "--out"]).arg(&out_dir));
+    assert!(stdout.contains("4 trials finished"), "{stdout}");
+    let final_csv = std::fs::read_to_string(out_dir.join("predator_final.csv")).expect("final");
+    let mut lines = final_csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "trial_name,iteration,progress_ratio,score_pred,lr,num_epochs,stop_reason,rung_index,rung_pruned_at,asha_pruned"
+        )
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 4, "one final row per trial");
+    let reasons = ["plateau", "drop", "max_iters", "asha_early_stop", "completed"];
+    for row in &rows {
+        let cols: Vec<&str> = row.split(',').collect();
+        assert!(reasons.contains(&cols[6]), "reason of {row}");
+        let score: f64 = cols[3].parse().expect("score");
+        assert!(score.is_finite(), "{row}");
+        let epochs: i64 = cols[5].parse().expect("num_epochs");
+        assert!((22..=30).contains(&epochs) && epochs % 2 == 0, "{row}");
+    }
+    let hits = std::fs::read_to_string(out_dir.join("predator_100_hits.csv")).expect("hits");
+    assert!(hits.starts_with("trial_name,iteration,score_pred,lr,num_epochs"));
+    // Every iteration's metrics are in each trial's progress.csv, score_pred among them.
+    let progress = std::fs::read_to_string(out_dir.join("trials/trial_0000/progress.csv")).expect("progress");
+    let header = progress.lines().next().unwrap_or_default();
+    for col in ["iteration", "score_pred", "predator_return", "learn_seconds"] {
+        assert!(header.split(',').any(|c| c == col), "{col} not in {header}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
