@@ -152,7 +152,11 @@ fn config_errors_name_the_key_and_exit_2() {
     };
     let ok = std::fs::read_to_string(slow_config(&dir)).expect("config");
     bad("unknown.toml", &ok.replace("[study]\n", "[study]\nnum_sample = 3\n"), "num_sample");
-    bad("zero.toml", &ok.replace("max_concurrent = 1", "max_concurrent = 0"), "study.max_concurrent");
+    bad(
+        "zero.toml",
+        &ok.replace("max_concurrent = 1", "max_concurrent = 0"),
+        "study.max_concurrent",
+    );
     bad("nospace.toml", "[objective]\nkind = \"ppo\"\n", "[space.<name>]");
     let ppo_key = ok
         .replace("[objective]\nkind = \"command\"", "[objective]\nkind = \"ppo\"\n[x]")
@@ -183,7 +187,8 @@ fn config_errors_name_the_key_and_exit_2() {
 fn the_smoke_preset_runs_ppo_end_to_end() {
     let dir = temp_dir("smoke");
     let out_dir = dir.join("smoke");
-    let stdout = run_ok(hpo().args(["study", "--plain", "--preset", "smoke", "--out"]).arg(&out_dir));
+    let stdout =
+        run_ok(hpo().args(["study", "--plain", "--preset", "smoke", "--out"]).arg(&out_dir));
     assert!(stdout.contains("4 trials finished"), "{stdout}");
     let final_csv = std::fs::read_to_string(out_dir.join("predator_final.csv")).expect("final");
     let mut lines = final_csv.lines();
@@ -207,7 +212,8 @@ fn the_smoke_preset_runs_ppo_end_to_end() {
     let hits = std::fs::read_to_string(out_dir.join("predator_100_hits.csv")).expect("hits");
     assert!(hits.starts_with("trial_name,iteration,score_pred,lr,num_epochs"));
     // Every iteration's metrics are in each trial's progress.csv, score_pred among them.
-    let progress = std::fs::read_to_string(out_dir.join("trials/trial_0000/progress.csv")).expect("progress");
+    let progress =
+        std::fs::read_to_string(out_dir.join("trials/trial_0000/progress.csv")).expect("progress");
     let header = progress.lines().next().unwrap_or_default();
     for col in ["iteration", "score_pred", "predator_return", "learn_seconds"] {
         assert!(header.split(',').any(|c| c == col), "{col} not in {header}");

@@ -610,8 +610,10 @@ pub fn run_study(
         let to_resume = rebuild(&mut coord, &earlier)?;
         // The rebuild may have rewritten the CSV files (new files renamed into place): append
         // to those, not to the replaced ones.
-        coord.final_csv = CsvAppender::open(&final_path, csv_views::final_header(&metric, &param_names))?;
-        coord.hits_csv = CsvAppender::open(&hits_path, csv_views::hits_header(&metric, &param_names))?;
+        coord.final_csv =
+            CsvAppender::open(&final_path, csv_views::final_header(&metric, &param_names))?;
+        coord.hits_csv =
+            CsvAppender::open(&hits_path, csv_views::hits_header(&metric, &param_names))?;
         to_resume
     } else {
         BTreeMap::new()
