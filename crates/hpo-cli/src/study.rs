@@ -146,7 +146,7 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     );
     let live = !args.plain && std::io::stderr().is_terminal();
     let mut observer: Box<dyn Observer> =
-        if live { Box::new(LiveView::new()) } else { Box::new(PlainLog::default()) };
+        if live { Box::new(LiveView::new()) } else { Box::new(PlainLog) };
     let summary = run_study(&cfg, objective, &options, observer.as_mut()).map_err(|e| match e {
         hpo_runner::study::StudyError::NotEmpty(_) | hpo_runner::study::StudyError::NoStudy(..) => {
             input(e)
