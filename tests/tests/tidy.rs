@@ -59,7 +59,7 @@ fn readme_opens_with_the_two_commands_and_ci_runs_the_test_command() {
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     let head: String = readme.lines().take(30).collect::<Vec<_>>().join("\n");
     assert!(head.contains("cargo xtask study"), "README must open with the main-job command");
-    let test_cmd = "cargo test --workspace --all-targets";
+    let test_cmd = "cargo test --workspace --all-targets && cargo test --workspace --doc";
     assert!(head.contains(test_cmd), "README must open with the test command");
     let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
     assert!(ci.contains(test_cmd), ".ci/run must run the README's test command");
