@@ -220,3 +220,43 @@ fn the_smoke_preset_runs_ppo_end_to_end() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ctrl_c_ends_running_trials_as_interrupted_and_resume_finishes_them() {
+    let dir = temp_dir("interrupt");
+    let config = slow_config(&dir);
+    let whole = dir.join("whole");
+    run_ok(hpo().args(["study", "--plain", "--config"]).arg(&config).arg("--out").arg(&whole));
+    let expected = data_rows(&whole.join("predator_final.csv"));
+
+    let cut = dir.join("cut");
+    let mut child = hpo()
+        .args(["study", "--plain", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&cut)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while data_rows(&cut.join("predator_final.csv")).is_empty() {
+        assert!(Instant::now() < deadline, "the study did not progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "an interrupted study exits 0");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--resume"), "it says how to resume");
+    let rows = data_rows(&cut.join("predator_final.csv"));
+    assert!(rows.last().is_some_and(|r| r.contains(",interrupted,")), "{rows:?}");
+    let journal = std::fs::read_to_string(cut.join("journal.jsonl")).expect("journal");
+    assert!(journal.contains("\"interrupted\":true"));
+
+    run_ok(hpo().args(["study", "--plain", "--resume"]).arg(&cut));
+    // The interrupted row gave way to the trial's real end; everything else is as if never stopped.
+    assert_eq!(data_rows(&cut.join("predator_final.csv")), expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
