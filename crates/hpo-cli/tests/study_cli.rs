@@ -89,6 +89,25 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Start `hpo study` on `config` into `out` and return once `rows` final rows are written.
+fn spawn_until_rows(config: &Path, out: &Path, rows: usize, stdout: Stdio) -> std::process::Child {
+    let child = hpo()
+        .args(["study", "--plain", "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while data_rows(&out.join("predator_final.csv")).len() < rows {
+        assert!(Instant::now() < deadline, "the study did not progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 #[test]
 fn a_killed_study_resumes_with_no_lost_or_repeated_rows() {
     let dir = temp_dir("resume");
@@ -101,20 +120,7 @@ fn a_killed_study_resumes_with_no_lost_or_repeated_rows() {
 
     // The same study, killed (SIGKILL) once two trials have ended, then resumed.
     let cut = dir.join("cut");
-    let mut child = hpo()
-        .args(["study", "--plain", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&cut)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while data_rows(&cut.join("predator_final.csv")).len() < 2 {
-        assert!(Instant::now() < deadline, "the study did not progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_until_rows(&config, &cut, 2, Stdio::null());
     child.kill().expect("kill");
     child.wait().expect("reap");
     let before = data_rows(&cut.join("predator_final.csv"));
@@ -230,20 +236,7 @@ fn ctrl_c_ends_running_trials_as_interrupted_and_resume_finishes_them() {
     let expected = data_rows(&whole.join("predator_final.csv"));
 
     let cut = dir.join("cut");
-    let mut child = hpo()
-        .args(["study", "--plain", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&cut)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while data_rows(&cut.join("predator_final.csv")).is_empty() {
-        assert!(Instant::now() < deadline, "the study did not progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = spawn_until_rows(&config, &cut, 1, Stdio::piped());
     std::thread::sleep(Duration::from_millis(100));
     let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(sent.success());
