@@ -175,7 +175,14 @@ fn fmt_value(v: f64) -> String {
 fn fmt_params(params: &BTreeMap<String, hpo_sampler::ParamValue>) -> String {
     params
         .iter()
-        .map(|(k, v)| format!("{k}={}", hpo_runner::csv_views::fmt_param(v)))
+        .map(|(k, v)| match v {
+            // Short for people; the CSV files keep every digit.
+            hpo_sampler::ParamValue::Float(x) if *x != 0.0 && x.abs() < 1e-3 => {
+                format!("{k}={x:.4e}")
+            }
+            hpo_sampler::ParamValue::Float(x) => format!("{k}={x:.6}"),
+            other => format!("{k}={}", hpo_runner::csv_views::fmt_param(other)),
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -286,12 +293,13 @@ impl LiveView {
         let counts = view.counts_by_reason();
         let reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
         let best = view.best().map_or("-".to_string(), |(n, v)| format!("{v:.4} ({n})"));
+        let reasons =
+            if reasons.is_empty() { String::new() } else { format!(" [{}]", reasons.join(", ")) };
         self.header.set_message(format!(
-            "{} running, {}/{} done [{}]  best {} {}",
+            "{} running, {}/{} done{reasons}  best {} {}",
             view.running.len(),
             view.finished.len(),
             view.num_samples,
-            reasons.join(", "),
             view.metric,
             best
         ));
