@@ -3,7 +3,10 @@
 //!
 //! Prints the median and mean best value at trial 50 and the median time of one suggestion at
 //! 50 trials (the 50th ask, with 49 finished trials); the last line is one JSON object.
-//! `SAMPLER_BENCH_SEEDS=300` runs more seeds. Without `--bench` (as `cargo test --all-targets` runs it) it does a tiny smoke run.
+//! `SAMPLER_BENCH_SEEDS=300` runs more seeds; `SAMPLER_BENCH_ONLY=2d` (or `4d`) one problem.
+//! For the default TPE it also prints Optuna 5.0's results on the same number of its own seeds,
+//! read from `optuna-5.0-branin.csv` (1,500 seeds in 2-D, 1,000 in 4-D; made by
+//! `optuna_branin.py`). With 60 or more seeds it prints the spread of 30-seed medians. Without `--bench` (as `cargo test --all-targets` runs it) it does a tiny smoke run.
 
 use std::time::Instant;
 
@@ -92,6 +95,39 @@ fn median(v: &mut [f64]) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
 }
 
+/// Optuna 5.0's best value per seed (`optuna-5.0-branin.csv`, made by `optuna_branin.py`).
+fn optuna_bests(problem: &str) -> Vec<f64> {
+    let text = include_str!("optuna-5.0-branin.csv");
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split(',');
+            let (p, _seed, best) = (fields.next()?, fields.next()?, fields.next()?);
+            if p == problem { best.parse().ok() } else { None }
+        })
+        .collect()
+}
+
+/// Medians of consecutive 30-seed blocks: how much a 30-seed median moves (the targets are
+/// 30-seed medians, and seeds of different RNGs are unrelated draws).
+fn block_spread(bests: &[f64]) -> Option<String> {
+    let mut blocks: Vec<f64> = bests.chunks_exact(30).map(|c| median(&mut c.to_vec())).collect();
+    if blocks.len() < 2 {
+        return None;
+    }
+    blocks.sort_by(f64::total_cmp);
+    let at = |f: f64| blocks[((blocks.len() - 1) as f64 * f).round() as usize];
+    Some(format!(
+        "{} blocks of 30 seeds: medians {:.4} .. {:.4} (p10 {:.4}, p50 {:.4}, p90 {:.4})",
+        blocks.len(),
+        blocks[0],
+        blocks[blocks.len() - 1],
+        at(0.1),
+        at(0.5),
+        at(0.9)
+    ))
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (mut n_seeds, n_trials, reps) = if full { (30, 50, 31) } else { (2, 15, 1) };
@@ -101,10 +137,13 @@ fn main() {
     }
     let kinds = ["random", "univariate", "tpe"];
     let mut json = serde_json::Map::new();
+    json.insert("seeds".into(), n_seeds.into());
     println!(
         "sampler bench: {n_seeds} seeds x {n_trials} trials (univariate = TpeConfig::optuna4(), tpe = default)"
     );
-    for p in problems() {
+    // `SAMPLER_BENCH_ONLY=2d` (or `4d`) runs one problem, for profiling.
+    let only = std::env::var("SAMPLER_BENCH_ONLY").ok();
+    for p in problems().into_iter().filter(|p| only.as_deref().is_none_or(|o| o == p.name)) {
         for kind in kinds {
             let mut bests = Vec::new();
             let mut times = Vec::new();
@@ -115,6 +154,7 @@ fn main() {
                 times.push(t);
             }
             let mean = bests.iter().sum::<f64>() / bests.len() as f64;
+            let spread = block_spread(&bests);
             let med = median(&mut bests);
             let us = median(&mut times);
             println!(
@@ -126,6 +166,26 @@ fn main() {
                 us,
                 wall.elapsed().as_secs_f64()
             );
+            if let Some(spread) = spread {
+                println!("    {spread}");
+            }
+            if kind == "tpe" {
+                let mut optuna = optuna_bests(p.name);
+                optuna.truncate(n_seeds as usize);
+                let mean = optuna.iter().sum::<f64>() / optuna.len().max(1) as f64;
+                let spread = block_spread(&optuna);
+                let optuna_median = median(&mut optuna);
+                json.insert(format!("optuna_median_best_{}", p.name), optuna_median.into());
+                println!(
+                    "    Optuna 5.0 defaults, its seeds 0-{}: median best {:8.4}  mean best {:8.4}",
+                    optuna.len().saturating_sub(1),
+                    optuna_median,
+                    mean
+                );
+                if let Some(spread) = spread {
+                    println!("    {spread}");
+                }
+            }
             assert!(med.is_finite(), "{} {kind}: no finite best", p.name);
             json.insert(format!("median_best_{}_{kind}", p.name), med.into());
             json.insert(format!("mean_best_{}_{kind}", p.name), mean.into());

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::random::Numeric;
 use crate::space::Distribution;
 use crate::tpe::{BandwidthRule, TpeConfig};
-use crate::truncnorm::{LN_SQRT_2PI, log_gauss_mass, log_ndtr, ndtr, ppf_with_tail};
+use crate::truncnorm::{LN_SQRT_2PI, log_gauss_mass, log_ndtr, ndtr, ppf_linear, ppf_with_tail};
 
 /// Lower bandwidth bound without the magic clip.
 const EPS: f64 = 1e-12;
@@ -104,12 +104,11 @@ pub(crate) struct NumericDim {
     pub(crate) spec: Numeric,
     pub(crate) mus: Vec<f64>,
     pub(crate) sigmas: Vec<f64>,
+    /// `1 / sigma` and the log-density normaliser per kernel (continuous parameters only).
     inv_sigmas: Vec<f64>,
-    /// Standardised truncation bounds.
+    /// Standardised truncation bounds (only in a mixture built for sampling).
     a: Vec<f64>,
     b: Vec<f64>,
-    /// `ln` of each kernel's mass on `[lo, hi]`.
-    log_mass: Vec<f64>,
     /// `ln sigma + ln mass + ln sqrt(2 pi)`: the continuous log-density normaliser.
     norm: Vec<f64>,
     /// Distinct `(mu, sigma)` kernels (repeated observations are common on a grid): the kernel
@@ -120,6 +119,9 @@ pub(crate) struct NumericDim {
     u_log_mass: Vec<f64>,
     /// `ln Phi(a)` (or `ln Phi(-b)` when `a >= 0`) per distinct kernel, for sampling.
     u_log_tail: Vec<f64>,
+    /// The same two in linear space (`exp` of them), for the direct inversion.
+    u_tail: Vec<f64>,
+    u_mass: Vec<f64>,
 }
 
 /// One categorical parameter's kernels: a row of choice probabilities per component.
@@ -195,7 +197,11 @@ impl Mixture {
                     Dim::Numeric(d) => {
                         let q = rng.random::<f64>();
                         let u = d.uniq_of[k];
-                        let z = ppf_with_tail(q, d.a[k], d.b[k], d.u_log_mass[u], d.u_log_tail[u]);
+                        let (a, b) = (d.a[k], d.b[k]);
+                        let z =
+                            ppf_linear(q, a, b, d.u_tail[u], d.u_mass[u]).unwrap_or_else(|| {
+                                ppf_with_tail(q, a, b, d.u_log_mass[u], d.u_log_tail[u])
+                            });
                         d.spec.untransform(d.mus[k] + d.sigmas[k] * z)
                     }
                     Dim::Categorical(c) => {
@@ -316,7 +322,9 @@ impl Mixture {
                 out.push(m);
                 continue;
             }
-            let s: f64 = row.iter().map(|&v| (v - m).exp()).sum();
+            // Terms below e^-50 of the largest cannot change the sum (>= 1) in f64: skip
+            // their `exp` (most kernels of "above" sit far from a candidate).
+            let s: f64 = row.iter().map(|&v| v - m).filter(|&d| d > -50.0).map(f64::exp).sum();
             out.push(m + s.ln());
         }
     }
@@ -397,12 +405,17 @@ fn build_dim(
                 }
             }
             let u_inv_sigma: Vec<f64> = u_sigma.iter().map(|s| 1.0 / s).collect();
+            let u_tail: Vec<f64> = u_log_tail.iter().map(|t| t.exp()).collect();
+            let u_mass: Vec<f64> = if for_sampling {
+                u_log_mass.iter().map(|m| m.exp()).collect()
+            } else {
+                Vec::new()
+            };
             let mut dim = NumericDim {
                 spec,
                 inv_sigmas: Vec::with_capacity(k_n),
                 a: Vec::with_capacity(k_n),
                 b: Vec::with_capacity(k_n),
-                log_mass: Vec::with_capacity(k_n),
                 norm: Vec::with_capacity(k_n),
                 mus,
                 sigmas,
@@ -411,15 +424,22 @@ fn build_dim(
                 u_inv_sigma,
                 u_log_mass,
                 u_log_tail,
+                u_tail,
+                u_mass,
             };
+            // Per kernel: what sampling needs (truncation bounds), and what the continuous
+            // density needs (discrete ones work on the distinct kernels).
             for k in 0..k_n {
                 let (mu, s) = (dim.mus[k], dim.sigmas[k]);
-                let lm = dim.u_log_mass[dim.uniq_of[k]];
-                dim.inv_sigmas.push(1.0 / s);
-                dim.a.push((spec.lo - mu) / s);
-                dim.b.push((spec.hi - mu) / s);
-                dim.log_mass.push(lm);
-                dim.norm.push(s.ln() + lm + LN_SQRT_2PI);
+                if for_sampling {
+                    dim.a.push((spec.lo - mu) / s);
+                    dim.b.push((spec.hi - mu) / s);
+                }
+                if spec.step == 0.0 {
+                    let lm = dim.u_log_mass[dim.uniq_of[k]];
+                    dim.inv_sigmas.push(1.0 / s);
+                    dim.norm.push(s.ln() + lm + LN_SQRT_2PI);
+                }
             }
             Dim::Numeric(Box::new(dim))
         }
