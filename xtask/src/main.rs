@@ -20,6 +20,13 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "ppo_cartpole",
         "PPO known answer: CartPole-v1, 5 seeds, 500k steps",
     ),
+    (
+        "ppo-race",
+        "ppo-burn",
+        "race",
+        "MLP against conv: which reaches score_pred >= 1.0 first in wall time (60 min budget)",
+    ),
+    ("ppo-conv", "ppo-burn", "conv", "the conv layer: one minibatch step and inference, both kinds"),
     ("study", "hpo-runner", "study", "smoke study wall time and coordinator overhead per report"),
 ];
 

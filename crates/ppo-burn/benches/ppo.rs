@@ -10,32 +10,13 @@
 //! Last line: `{"s_per_iter_conv", "s_per_iter_mlp", "learner_gflops_conv", "peak_gflops",
 //! "learner_peak_fraction", ...}`.
 
-use std::time::Instant;
+mod common;
 
-use burn::tensor::{Distribution, Tensor};
-use burn_ndarray::NdArray;
+use common::{arg, matmul_peak};
+
 use marl_env::{AgentKind, PpgConfig};
 use ppo_burn::model::NetSpec;
 use ppo_burn::{EnvSpec, IterationMetrics, Network, PpoConfig, Trainer};
-
-fn arg(args: &[String], name: &str) -> Option<usize> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
-}
-
-/// Best of a few 1024^3 single-threaded matrix multiplies with burn-ndarray, in GFLOP/s.
-fn matmul_peak(n: usize, reps: usize) -> f64 {
-    let d = Default::default();
-    let a = Tensor::<NdArray, 2>::random([n, n], Distribution::Default, &d);
-    let b = Tensor::<NdArray, 2>::random([n, n], Distribution::Default, &d);
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        let c = a.clone().matmul(b.clone());
-        let _ = c.slice([0..1, 0..1]).into_scalar();
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    2.0 * (n * n * n) as f64 / best / 1e9
-}
 
 /// Learner FLOPs of an iteration: every minibatch step does a forward and a backward pass
 /// (counted as 3x forward) of actor and critic; plus the critic pass over the batch for GAE.

@@ -6,13 +6,13 @@
 //! `cargo test --all-targets` runs it) it trains two iterations only.
 //! Last line: `{"seeds_solved": .., "seeds": .., "median_steps_to_475": .., ...}`.
 
+mod common;
+
+use common::arg;
+
 use std::time::Instant;
 
 use ppo_burn::{EnvSpec, PpoConfig, Trainer};
-
-fn arg(args: &[String], name: &str) -> Option<u64> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
-}
 
 fn main() -> Result<(), ppo_burn::PpoError> {
     let args: Vec<String> = std::env::args().collect();

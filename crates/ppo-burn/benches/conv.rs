@@ -1,0 +1,156 @@
+//! Microbenchmark of the conv networks (`ppo_burn::model::Conv`): for the reference predator
+//! (obs (4, 7, 7), channels [16, 32, 64]) and prey (obs (4, 9, 9), channels [16, 32, 64, 64])
+//! networks, one learner minibatch step (`PolicyLearner::step`: forward and backward of actor
+//! and critic on 128 samples, the PPO loss, gradient norm and an Adam step), the forward and
+//! backward passes alone, and actor inference on 20 agents (the inner, non-autodiff module).
+//! Prints milliseconds (best of several repeats) and achieved GFLOP/s, counting a training
+//! step as 3x the forward FLOPs of actor and critic (as the `ppo` bench does), against a
+//! measured single-thread matmul peak.
+//!
+//! `cargo bench -p ppo-burn --bench conv -- --bench`. Without `--bench` (as
+//! `cargo test --all-targets` runs it) a tiny configuration runs instead.
+//! Last line: `{"predator_step_ms", "prey_step_ms", "predator_infer_ms", "prey_infer_ms",
+//! "learner_gflops_prey", "peak_gflops"}`.
+
+mod common;
+
+use common::matmul_peak;
+
+use std::time::Instant;
+
+use burn::tensor::{Tensor, TensorData};
+use burn_ndarray::NdArray;
+use marl_env::AgentKind;
+use ppo_burn::learner::{PolicyBatch, PolicyLearner, StepSums};
+use ppo_burn::model::{ActorCritic, NetSpec};
+use ppo_burn::{DefaultBackend, Init, Network, PpoConfig, PpoError};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+type B = DefaultBackend;
+
+/// Best wall time of `reps` calls of `f`, in milliseconds (after one warm-up call).
+fn best_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best * 1e3
+}
+
+/// A synthetic batch of `n` rows with random observations and actions.
+fn batch(spec: &NetSpec, n: usize, rng: &mut ChaCha8Rng) -> PolicyBatch {
+    let na = spec.n_actions;
+    let obs = (0..n * spec.obs_len()).map(|_| rng.random::<f32>()).collect();
+    let lp = -(na as f32).ln();
+    PolicyBatch {
+        n,
+        obs,
+        actions: (0..n).map(|_| rng.random_range(0..na as i64)).collect(),
+        logp: vec![lp; n],
+        old_log_probs: vec![lp; n * na],
+        advantages: (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect(),
+        value_targets: (0..n).map(|_| rng.random::<f32>()).collect(),
+        values: vec![0.0; n],
+    }
+}
+
+struct Figures {
+    step_ms: f64,
+    infer_ms: f64,
+    step_gflops: f64,
+}
+
+fn measure(
+    name: &str,
+    spec: &NetSpec,
+    mb: usize,
+    agents: usize,
+    reps: usize,
+) -> Result<Figures, PpoError> {
+    let config = PpoConfig { network: Network::Conv, ..PpoConfig::default() };
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let model = ActorCritic::<B>::init(spec, Init::Torch, &mut rng, &device);
+    let data = batch(spec, mb, &mut rng);
+    let idx: Vec<usize> = (0..mb).collect();
+    let train_flops = 3.0 * spec.forward_flops() as f64 * mb as f64;
+
+    // Forward and backward alone (no loss terms, no optimiser).
+    let obs =
+        Tensor::<B, 2>::from_data(TensorData::new(data.obs.clone(), [mb, spec.obs_len()]), &device);
+    let fwd_bwd_ms = best_ms(reps, || {
+        let logits = model.actor.forward(spec, obs.clone());
+        let values = model.critic.forward(spec, obs.clone());
+        let loss = logits.sum() + values.sum();
+        let _ = loss.backward();
+    });
+
+    let mut learner = PolicyLearner::new(name.to_string(), spec.clone(), model, &config);
+    let mut sums = StepSums::default();
+    let mut result = Ok(());
+    let step_ms = best_ms(reps, || {
+        if result.is_ok() {
+            result = learner.step(&data, &idx, &config, 1, &mut sums);
+        }
+    });
+    result?;
+
+    let actor = learner.inference_actor()?;
+    let inner = Tensor::<NdArray, 2>::from_data(
+        TensorData::new(data.obs[..agents * spec.obs_len()].to_vec(), [agents, spec.obs_len()]),
+        &device,
+    );
+    let infer_ms = best_ms(reps, || {
+        let _ = actor.forward(spec, inner.clone()).into_data();
+    });
+    let step_gflops = train_flops / step_ms / 1e6;
+    println!(
+        "{name}: minibatch {mb} step {step_ms:.1} ms ({step_gflops:.1} GFLOP/s), forward+backward only {fwd_bwd_ms:.1} ms ({:.1} GFLOP/s), actor inference {agents} agents {infer_ms:.2} ms",
+        train_flops / fwd_bwd_ms / 1e6
+    );
+    Ok(Figures { step_ms, infer_ms, step_gflops })
+}
+
+fn main() -> Result<(), PpoError> {
+    let args: Vec<String> = std::env::args().collect();
+    let full = args.iter().any(|a| a == "--bench");
+    let config = PpoConfig { network: Network::Conv, ..PpoConfig::default() };
+    let kind = |name: &str, r: usize| AgentKind {
+        name: name.to_string(),
+        obs_shape: [4, r, r],
+        n_actions: 9,
+        max_agents: 50,
+    };
+    let (pred, prey, mb, agents, reps, n_peak) = if full {
+        (
+            NetSpec::new(&config, &kind("type_1_predator", 7)),
+            NetSpec::new(&config, &kind("type_1_prey", 9)),
+            128,
+            20,
+            7,
+            1024,
+        )
+    } else {
+        println!("tiny run (pass --bench for the reference networks)");
+        let small = NetSpec { layers: vec![4, 8], ..NetSpec::new(&config, &kind("p", 5)) };
+        (small.clone(), NetSpec { obs_shape: [4, 6, 6], ..small }, 8, 3, 1, 128)
+    };
+    let peak = matmul_peak(n_peak, 5);
+    println!("matmul peak (burn-ndarray, one thread): {peak:.1} GFLOP/s");
+    let p = measure("predator", &pred, mb, agents, reps)?;
+    let q = measure("prey", &prey, mb, agents, reps)?;
+    println!(
+        "prey learner {:.1} GFLOP/s = {:.0}% of the matmul peak",
+        q.step_gflops,
+        100.0 * q.step_gflops / peak
+    );
+    println!(
+        "{{\"predator_step_ms\": {:.2}, \"prey_step_ms\": {:.2}, \"predator_infer_ms\": {:.3}, \"prey_infer_ms\": {:.3}, \"learner_gflops_prey\": {:.2}, \"peak_gflops\": {peak:.1}}}",
+        p.step_ms, q.step_ms, p.infer_ms, q.infer_ms, q.step_gflops
+    );
+    Ok(())
+}
