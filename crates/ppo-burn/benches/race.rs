@@ -3,9 +3,10 @@
 //! 26 epochs, 1024 env steps per iteration, 3 env runners), each trial pinned to its own core,
 //! until one reaches the target or the time budget runs out.
 //!
-//! `cargo xtask bench ppo-race [-- --minutes 60 --seed 0 --epochs 26 --lr 1.1e-4 --out DIR]`.
-//! Every iteration of both runs is appended to `DIR/curves.csv` as it finishes (default
-//! `target/ppo-race`); at the end `DIR/curves.png` plots `score_pred` against wall time for both.
+//! `cargo xtask bench ppo-race [-- --minutes 60 --seed 0 --epochs 26 --lr 1.1e-4 --out DIR]`;
+//! `cargo xtask bench ppo-race -- --replot DIR` redraws `DIR/curves.png` from `DIR/curves.csv`.
+//! Every iteration of both runs is appended to `DIR/curves.csv` as it finishes (default: the
+//! workspace's `target/ppo-race`); at the end `DIR/curves.png` plots `score_pred` against wall time for both.
 //! A run still inside an iteration when the budget ends is cut there (its partial iteration is
 //! not counted). Without `--bench` (as `cargo test --all-targets` runs it) a tiny configuration
 //! runs two iterations per network into a temporary folder.
@@ -44,6 +45,7 @@ struct Row {
     score_pred: f64,
     predator_return: f64,
     env_steps_total: u64,
+    agent_steps: u64,
     sample_s: f64,
     learn_s: f64,
 }
@@ -79,6 +81,7 @@ fn race_one(run: Run, tx: &Sender<Msg>) -> Result<(), String> {
             score_pred: m.score_pred,
             predator_return: m.predator_return,
             env_steps_total: m.env_steps_total,
+            agent_steps: m.agent_steps,
             sample_s: m.sample_seconds,
             learn_s: m.learn_seconds,
         };
@@ -117,13 +120,58 @@ fn plot(path: &Path, rows: &[Row], minutes: f64) -> Result<(), Box<dyn std::erro
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
     }
-    chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
     root.present()?;
     Ok(())
 }
 
+/// The rows of a `curves.csv` written by an earlier race (columns by name).
+fn read_rows(path: &Path) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().ok_or("empty curves.csv")?.split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let mut rows = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let get = |name: &str| -> f64 {
+            col(name).and_then(|i| f.get(i)).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+        };
+        let network = match f.first() {
+            Some(&"mlp") => Network::Mlp,
+            Some(&"conv") => Network::Conv,
+            other => return Err(format!("{}: unknown network {other:?}", path.display()).into()),
+        };
+        rows.push(Row {
+            network,
+            iteration: get("iteration") as u64,
+            wall_s: get("wall_s"),
+            score_pred: get("score_pred"),
+            predator_return: get("predator_return"),
+            env_steps_total: get("env_steps_total") as u64,
+            agent_steps: get("agent_steps").max(0.0) as u64,
+            sample_s: get("sample_s"),
+            learn_s: get("learn_s"),
+        });
+    }
+    Ok(rows)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    // `--replot DIR`: redraw DIR/curves.png from DIR/curves.csv and stop.
+    if let Some(dir) = arg::<PathBuf>(&args, "--replot") {
+        let rows = read_rows(&dir.join("curves.csv"))?;
+        let minutes = rows.iter().map(|r| r.wall_s).fold(0.0, f64::max) / 60.0;
+        plot(&dir.join("curves.png"), &rows, minutes.ceil())?;
+        println!("{} rows -> {}", rows.len(), dir.join("curves.png").display());
+        return Ok(());
+    }
     let full = args.iter().any(|a| a == "--bench");
     let seed: u64 = arg(&args, "--seed").unwrap_or(0);
     let (config, env, minutes, max_iterations, out) = if full {
@@ -132,7 +180,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             num_epochs: arg(&args, "--epochs").unwrap_or(26),
             ..PpoConfig::default()
         };
-        let out = arg::<PathBuf>(&args, "--out").unwrap_or_else(|| "target/ppo-race".into());
+        // The workspace's target folder (a bench runs in its package's folder).
+        let default_out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ppo-race");
+        let out = arg::<PathBuf>(&args, "--out").unwrap_or(default_out);
         let minutes: f64 = arg(&args, "--minutes").unwrap_or(60.0);
         (config, EnvSpec::PredPreyGrass(PpgConfig::default()), minutes, u64::MAX, out)
     } else {
@@ -161,7 +211,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut csv = File::create(&csv_path)?;
     writeln!(
         csv,
-        "network,iteration,wall_s,score_pred,predator_return,env_steps_total,sample_s,learn_s"
+        "network,iteration,wall_s,score_pred,predator_return,env_steps_total,agent_steps,sample_s,learn_s"
     )?;
 
     // One core per run when the machine has two; otherwise they share one (times then say
@@ -221,23 +271,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Msg::Row(r) => {
                 writeln!(
                     csv,
-                    "{},{},{:.3},{},{},{},{:.3},{:.3}",
+                    "{},{},{:.3},{},{},{},{},{:.3},{:.3}",
                     label(r.network),
                     r.iteration,
                     r.wall_s,
                     r.score_pred,
                     r.predator_return,
                     r.env_steps_total,
+                    r.agent_steps,
                     r.sample_s,
                     r.learn_s
                 )?;
                 csv.flush()?;
                 println!(
-                    "[{:6.1} min] {:>4} iteration {:>3}: score_pred {:.3} (sampling {:.1} s, learning {:.1} s)",
+                    "[{:6.1} min] {:>4} iteration {:>3}: score_pred {:.3} ({} agent steps; sampling {:.1} s, learning {:.1} s)",
                     r.wall_s / 60.0,
                     label(r.network),
                     r.iteration,
                     r.score_pred,
+                    r.agent_steps,
                     r.sample_s,
                     r.learn_s
                 );
@@ -289,6 +341,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             assert_eq!(n as u64, max_iterations, "{} iterations of {}", n, label(network));
         }
         assert!(out.join("curves.png").metadata()?.len() > 1000);
+        let back = read_rows(&csv_path)?;
+        assert_eq!(back.len(), rows.len(), "curves.csv reads back");
         std::fs::remove_dir_all(&out)?;
     }
     println!("{}", serde_json::Value::Object(json));
