@@ -26,7 +26,12 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "race",
         "MLP against conv: which reaches score_pred >= 1.0 first in wall time (60 min budget)",
     ),
-    ("ppo-conv", "ppo-burn", "conv", "the conv layer: one minibatch step and inference, both kinds"),
+    (
+        "ppo-conv",
+        "ppo-burn",
+        "conv",
+        "the conv layer: one minibatch step and inference, both kinds",
+    ),
     ("study", "hpo-runner", "study", "smoke study wall time and coordinator overhead per report"),
 ];
 
