@@ -5,7 +5,8 @@ use std::marker::PhantomData;
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+
+use crate::conv::{ConvBackend, PpoBackend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -42,7 +43,7 @@ pub struct PolicyBatch {
 }
 
 /// Run `critic` over `obs` (`n * obs_len`) in chunks; returns `n` values.
-pub fn values_of<B: Backend>(
+pub fn values_of<B: ConvBackend>(
     critic: &Head<B>,
     spec: &NetSpec,
     obs: &[f32],
@@ -66,7 +67,7 @@ pub fn values_of<B: Backend>(
 }
 
 /// GAE over every segment of `kb` with values from `critic`, then standardisation.
-pub fn build_batch<B: Backend>(
+pub fn build_batch<B: ConvBackend>(
     kb: &KindBatch,
     critic: &Head<B>,
     spec: &NetSpec,
@@ -217,7 +218,7 @@ impl StepSums {
 }
 
 /// One policy: its networks, its Adam optimiser and its KL coefficient.
-pub struct PolicyLearner<B: AutodiffBackend> {
+pub struct PolicyLearner<B: PpoBackend> {
     /// The agent kind this policy acts for.
     pub name: String,
     /// Network shape.
@@ -228,7 +229,7 @@ pub struct PolicyLearner<B: AutodiffBackend> {
     pub kl_coeff: f64,
 }
 
-impl<B: AutodiffBackend> std::fmt::Debug for PolicyLearner<B> {
+impl<B: PpoBackend> std::fmt::Debug for PolicyLearner<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicyLearner")
             .field("name", &self.name)
@@ -238,13 +239,13 @@ impl<B: AutodiffBackend> std::fmt::Debug for PolicyLearner<B> {
     }
 }
 
-struct GradNorm<'a, B: AutodiffBackend> {
+struct GradNorm<'a, B: PpoBackend> {
     grads: &'a GradientsParams,
     sumsq: f64,
     _b: PhantomData<B>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for GradNorm<'_, B> {
+impl<B: PpoBackend> ModuleVisitor<B> for GradNorm<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(g) = self.grads.get::<B::InnerBackend, D>(param.id) {
             self.sumsq += g.square().sum().into_scalar().elem::<f64>();
@@ -252,13 +253,13 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for GradNorm<'_, B> {
     }
 }
 
-struct GradScale<'a, B: AutodiffBackend> {
+struct GradScale<'a, B: PpoBackend> {
     grads: &'a mut GradientsParams,
     scale: f64,
     _b: PhantomData<B>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for GradScale<'_, B> {
+impl<B: PpoBackend> ModuleVisitor<B> for GradScale<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(g) = self.grads.remove::<B::InnerBackend, D>(param.id) {
             self.grads.register(param.id, g.mul_scalar(self.scale));
@@ -266,7 +267,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for GradScale<'_, B> {
     }
 }
 
-impl<B: AutodiffBackend> PolicyLearner<B> {
+impl<B: PpoBackend> PolicyLearner<B> {
     /// A policy with the given networks and a fresh Adam.
     pub fn new(name: String, spec: NetSpec, model: ActorCritic<B>, config: &PpoConfig) -> Self {
         let optim =
@@ -393,7 +394,7 @@ impl<B: AutodiffBackend> PolicyLearner<B> {
 }
 
 /// Run the epochs of one iteration over `batches` (one per policy, same order as `policies`).
-pub fn run_epochs<B: AutodiffBackend>(
+pub fn run_epochs<B: PpoBackend>(
     policies: &mut [PolicyLearner<B>],
     batches: &[PolicyBatch],
     config: &PpoConfig,

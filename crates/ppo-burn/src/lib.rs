@@ -45,6 +45,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod config;
+pub mod conv;
 pub mod env;
 pub mod error;
 pub mod gae;

@@ -8,12 +8,13 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::linear;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use marl_env::AgentKind;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Activation, Init, Network, PpoConfig};
+use crate::conv::ConvBackend;
 
 /// The static shape of one policy's networks (what the module tensors do not say).
 #[derive(Debug, Clone, PartialEq)]
@@ -106,16 +107,9 @@ impl<B: Backend> Dense<B> {
     }
 }
 
-/// A 3x3, stride-1, "same"-padded convolution on channels-last activations `[n, h, w, c]`,
-/// computed as a sum of nine matrix multiplies, one per tap `(dy, dx)`: the `[n * h * w, c]`
-/// window of the zero-padded input shifted by `(dy, dx)` (a `slice`) times the tap's
-/// `[c, c_out]` block of the weight; the centre tap reads the input itself.
-///
-/// burn-ndarray 0.21's own `conv2d` runs at about 6 GFLOP/s forward here and its backward pass
-/// is some 30x slower than that. An im2col `select` of pixel rows (the previous version) was
-/// 1.6x slower again than the shifted windows: `select` and its scatter-add backward are
-/// row-by-row copies, and the large `[n * h * w, 9 * c]` patch matrix had to be transposed
-/// for the weight gradient, whereas `slice`, `pad` and the small per-tap transposes are cheap.
+/// A 3x3, stride-1, "same"-padded convolution on channels-last activations `[n, h, w, c]`:
+/// [`ConvBackend::conv3x3`] (one im2col and one matrix multiply per pass, with its own
+/// backward; see [`crate::conv`]) plus the bias.
 #[derive(Module, Debug)]
 pub struct Conv<B: Backend> {
     /// `[9 * c_in, c_out]`; row `(dy * 3 + dx) * c_in + c` holds torch's `weight[:, c, dy, dx]`.
@@ -124,27 +118,13 @@ pub struct Conv<B: Backend> {
     pub bias: Param<Tensor<B, 1>>,
 }
 
-impl<B: Backend> Conv<B> {
+impl<B: ConvBackend> Conv<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [n, h, w, c] = x.dims();
         let [_, c_out] = self.weight.dims();
-        let rows = n * h * w;
-        let weight = self.weight.val();
-        let block = |k: usize| weight.clone().slice([k * c..(k + 1) * c, 0..c_out]);
-        // The centre tap reads the input itself; the others a shifted window of the padded input.
-        let mut out = linear(x.clone().reshape([rows, c]), block(4), Some(self.bias.val()));
-        let padded = x.pad([(0, 0), (1, 1), (1, 1), (0, 0)], 0.0);
-        for dy in 0..3 {
-            for dx in 0..3 {
-                let k = dy * 3 + dx;
-                if k == 4 {
-                    continue;
-                }
-                let window = padded.clone().slice([0..n, dy..dy + h, dx..dx + w, 0..c]);
-                out = out + window.reshape([rows, c]).matmul(block(k));
-            }
-        }
-        out.reshape([n, h, w, c_out])
+        let weight = self.weight.val().into_primitive().tensor();
+        let out = B::conv3x3(x.into_primitive().tensor(), weight);
+        Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(out))
+            + self.bias.val().reshape([1, 1, 1, c_out])
     }
 }
 
@@ -159,7 +139,7 @@ pub struct Head<B: Backend> {
     pub out: Dense<B>,
 }
 
-impl<B: Backend> Head<B> {
+impl<B: ConvBackend> Head<B> {
     /// `obs` is `[n, obs_len]` (flattened, channels first); returns `[n, d_out]`.
     pub fn forward(&self, spec: &NetSpec, obs: Tensor<B, 2>) -> Tensor<B, 2> {
         let features = match spec.network {

@@ -19,13 +19,13 @@
 //! [`RunnerState`], which a checkpoint stores (environment state is rebuilt by replaying the
 //! current episode's actions).
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use marl_env::{Actions, AgentKind, MultiAgentEnv, StepOutput};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::conv::ConvBackend;
 use crate::error::PpoError;
 use crate::model::{Head, NetSpec};
 use crate::seeds::{Stream, derive_seed};
@@ -271,7 +271,7 @@ impl Runner {
     /// Sample `n_fragments` fragments of `fragment_length` steps of every environment with
     /// `actors` (one per kind) for training iteration `iteration`, merged into one [`Fragment`]
     /// (trajectories are cut, with bootstrapping, at every fragment end).
-    pub fn sample<B: Backend>(
+    pub fn sample<B: ConvBackend>(
         &mut self,
         iteration: u64,
         actors: &[Head<B>],
@@ -334,7 +334,7 @@ impl Runner {
 
     /// Choose actions for every acting agent of kind `k` in all environments (one batched
     /// forward pass), store them as pending transitions.
-    fn act<B: Backend>(
+    fn act<B: ConvBackend>(
         &mut self,
         k: usize,
         actor: &Head<B>,

@@ -8,7 +8,8 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::Optimizer;
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+
+use crate::conv::{ConvBackend, PpoBackend};
 use crossbeam_channel::{Receiver, Sender};
 use marl_env::AgentKind;
 use rand::SeedableRng;
@@ -31,7 +32,7 @@ const STATE_FILE: &str = "trainer_state.json";
 const CONFIG_FILE: &str = "ppo_config.toml";
 const FORMAT: u32 = 1;
 
-enum Command<BI: Backend> {
+enum Command<BI: ConvBackend> {
     Sample { iteration: u64, actors: Vec<Head<BI>>, fragment_length: usize, n_fragments: usize },
     Snapshot,
     Restore(Box<RunnerState>),
@@ -44,14 +45,14 @@ enum Reply {
     Restored(Result<(), PpoError>),
 }
 
-struct RunnerHandle<BI: Backend> {
+struct RunnerHandle<BI: ConvBackend> {
     index: usize,
     tx: Sender<Command<BI>>,
     rx: Receiver<Reply>,
     join: Option<JoinHandle<()>>,
 }
 
-impl<BI: Backend> RunnerHandle<BI> {
+impl<BI: ConvBackend> RunnerHandle<BI> {
     fn spawn(mut runner: Runner, index: usize, core: Option<usize>) -> Result<Self, PpoError> {
         let (tx, cmd_rx) = crossbeam_channel::bounded::<Command<BI>>(1);
         let (rep_tx, rx) = crossbeam_channel::bounded::<Reply>(1);
@@ -103,13 +104,13 @@ impl<BI: Backend> RunnerHandle<BI> {
     }
 }
 
-enum Sampler<BI: Backend> {
+enum Sampler<BI: ConvBackend> {
     /// `num_env_runners = 0`: sample on the caller's thread.
     Local(Box<Runner>),
     Threads(Vec<RunnerHandle<BI>>),
 }
 
-impl<BI: Backend> Sampler<BI> {
+impl<BI: ConvBackend> Sampler<BI> {
     fn sample(
         &mut self,
         iteration: u64,
@@ -229,7 +230,7 @@ struct TrainerState {
 ///
 /// `B` is the autodiff backend of the learner; runners use its inner backend. Use
 /// `Trainer::<DefaultBackend>` (or `let t: Trainer = ...`) for burn-ndarray.
-pub struct Trainer<B: AutodiffBackend = DefaultBackend> {
+pub struct Trainer<B: PpoBackend = DefaultBackend> {
     config: PpoConfig,
     env: EnvSpec,
     seed: u64,
@@ -243,7 +244,7 @@ pub struct Trainer<B: AutodiffBackend = DefaultBackend> {
     agent_steps_total: u64,
 }
 
-impl<B: AutodiffBackend> std::fmt::Debug for Trainer<B> {
+impl<B: PpoBackend> std::fmt::Debug for Trainer<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trainer")
             .field("env", &self.env)
@@ -254,7 +255,7 @@ impl<B: AutodiffBackend> std::fmt::Debug for Trainer<B> {
     }
 }
 
-impl<B: AutodiffBackend> Trainer<B> {
+impl<B: PpoBackend> Trainer<B> {
     /// Build the policies (weights from `seed`), the environments and the runner threads.
     ///
     /// `cores`: if given, the calling (learner) thread is pinned to `cores[0]` and runner `r` to
@@ -540,7 +541,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 }
 
-impl<B: AutodiffBackend> Drop for Trainer<B> {
+impl<B: PpoBackend> Drop for Trainer<B> {
     fn drop(&mut self) {
         self.sampler.stop();
     }

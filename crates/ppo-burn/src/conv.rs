@@ -1,0 +1,388 @@
+//! The 3x3 convolution of the conv networks as one burn operation with its own backward pass.
+//!
+//! Layout: activations channels-last `x: [n, h, w, c]`, weights `[9 * c, c_out]` with row
+//! `(dy * 3 + dx) * c + ci` holding torch's `weight[o, ci, dy, dx]`; stride 1, zero "same"
+//! padding, no bias (the caller adds it). The output is `[n, h, w, c_out]`.
+//!
+//! Why not burn's ops: burn-ndarray 0.21's `conv2d` runs at about 6 GFLOP/s forward and far
+//! slower backward, and every composition of burn ops we measured (an im2col `select`, nine
+//! shifted-window matmuls) spends more time copying than multiplying: its matmul copies each
+//! non-contiguous operand into standard layout, `slice`'s backward allocates zero tensors, and
+//! autodiff keeps every intermediate. Here each pass is one im2col copy and one matrix multiply
+//! with strides (ndarray's `general_mat_mul`, i.e. matrixmultiply's sgemm, which reads a
+//! transposed operand in place):
+//!
+//! - forward: `out = im2col(x) · W`, `[n h w, 9 c] x [9 c, c_out]`;
+//! - weight gradient: `dW = im2col(x)ᵀ · g`;
+//! - input gradient: the same-padded convolution of `g` with the kernel rotated by 180° and its
+//!   channel axes swapped, `dx = im2col(g) · W'` with `W'[(8 - k) * c_out + o, ci] = W[k * c + ci, o]`.
+//!
+//! The host kernels read and write plain `f32` slices, so [`ConvBackend`]'s default method works
+//! for any CPU backend (`impl ConvBackend for TheBackend {}`); [`Autodiff`] gets the backward
+//! pass above.
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// A backend that can run the 3x3 same-padded convolution of this module.
+///
+/// Both methods have defaults that work for any backend: [`ConvBackend::conv3x3`] runs
+/// [`forward`] on the host, and [`ConvBackend::read`] copies the tensor to the host first. A
+/// CPU backend overrides `read` to lend its own buffer. [`Autodiff`] over a `ConvBackend` is
+/// one, with the backward pass of the module docs.
+pub trait ConvBackend: Backend {
+    /// `x: [n, h, w, c]` (channels last) convolved with `weight: [9 * c, c_out]`:
+    /// `[n, h, w, c_out]`.
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        let device = Self::float_device(&weight);
+        let [n, h, w, c] = dims::<Self, 4>(&x);
+        let [_, c_out] = dims::<Self, 2>(&weight);
+        let out =
+            Self::read(&x, |xs| Self::read(&weight, |ws| forward(xs, [n, h, w, c], ws, c_out)));
+        from_host::<Self, 4>(out, [n, h, w, c_out], &device)
+    }
+
+    /// Calls `f` with the values of `t` as `f32` in row-major order.
+    fn read<R>(t: &FloatTensor<Self>, f: impl FnOnce(&[f32]) -> R) -> R {
+        read_copy::<Self, R>(t, f)
+    }
+}
+
+/// burn-ndarray lends its buffer when the tensor is `f32` in standard layout (no copy, even
+/// when autodiff holds another reference, where `into_data` would copy element by element).
+impl ConvBackend for burn_ndarray::NdArray {
+    fn read<R>(t: &FloatTensor<Self>, f: impl FnOnce(&[f32]) -> R) -> R {
+        if let burn_ndarray::NdArrayTensor::F32(storage) = t
+            && let Some(values) = storage.view().as_slice()
+        {
+            return f(values);
+        }
+        read_copy::<Self, R>(t, f)
+    }
+}
+
+/// The backend a [`crate::Trainer`] learns on: autodiff over a [`ConvBackend`], itself a
+/// `ConvBackend` (implemented for every such backend).
+pub trait PpoBackend: AutodiffBackend<InnerBackend: ConvBackend> + ConvBackend {}
+
+impl<B> PpoBackend for B
+where
+    B: AutodiffBackend + ConvBackend,
+    B::InnerBackend: ConvBackend,
+{
+}
+
+impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Conv3x3Backward;
+
+        impl<B: ConvBackend> Backward<B, 2> for Conv3x3Backward {
+            type State = (NodeId, NodeId);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, weight_state) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+                let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+                let device = B::float_device(&grad);
+                let [n, h, w, c_out] = dims::<B, 4>(&grad);
+                let [_, _, _, c] = dims::<B, 4>(&x);
+                B::read(&grad, |g| {
+                    if let Some(node) = node_x {
+                        let dx = B::read(&weight, |ws| grad_input(g, [n, h, w, c_out], ws, c));
+                        grads.register::<B>(node.id, from_host::<B, 4>(dx, [n, h, w, c], &device));
+                    }
+                    if let Some(node) = node_weight {
+                        let dw = B::read(&x, |xs| grad_weight(xs, [n, h, w, c], g, c_out));
+                        grads
+                            .register::<B>(node.id, from_host::<B, 2>(dw, [9 * c, c_out], &device));
+                    }
+                });
+            }
+        }
+
+        match Conv3x3Backward
+            .prepare::<C>([x.node.clone(), weight.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                prep.finish((x_state, weight_state), B::conv3x3(x.primitive, weight.primitive))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(x.primitive, weight.primitive)),
+        }
+    }
+}
+
+/// [`ConvBackend::read`] through a host copy of the tensor's data.
+fn read_copy<B: Backend, R>(t: &FloatTensor<B>, f: impl FnOnce(&[f32]) -> R) -> R {
+    let t = Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(t.clone()));
+    let n = t.shape().num_elements();
+    let data = t.reshape([n]).into_data().convert::<f32>();
+    // `convert` made the element type f32, so `as_slice` cannot fail; empty is the fallback.
+    f(data.as_slice::<f32>().unwrap_or_default())
+}
+
+/// The shape of a float primitive.
+fn dims<B: Backend, const D: usize>(t: &FloatTensor<B>) -> [usize; D] {
+    Tensor::<B, D>::from_primitive(TensorPrimitive::Float(t.clone())).dims()
+}
+
+fn from_host<B: Backend, const D: usize>(
+    values: Vec<f32>,
+    dims: [usize; D],
+    device: &B::Device,
+) -> FloatTensor<B> {
+    Tensor::<B, D>::from_data(TensorData::new(values, dims), device).into_primitive().tensor()
+}
+
+/// Output rows (pixels) per im2col block: the block (`ROWS x 9 c` floats, 576 KiB at
+/// `c` = 64) stays in cache between being written and being packed by the matrix multiply,
+/// and no image-sized patch matrix is ever allocated.
+const ROWS: usize = 256;
+
+/// Rows `rows` of the patch matrix `[n * h * w, 9 * c]` of channels-last `x`, into `patches`
+/// (cleared first): row `(b, y, x)`, column `(dy * 3 + dx) * c + ci` holds
+/// `x[b, y + dy - 1, x + dx - 1, ci]`, zero outside the image.
+fn im2col(
+    x: &[f32],
+    [_, h, w, c]: [usize; 4],
+    rows: std::ops::Range<usize>,
+    patches: &mut Vec<f32>,
+) {
+    patches.clear();
+    for row in rows {
+        let (b, y, xx) = (row / (h * w), row / w % h, row % w);
+        for dy in 0..3 {
+            let sy = (y + dy).checked_sub(1).filter(|&sy| sy < h);
+            for dx in 0..3 {
+                let sx = (xx + dx).checked_sub(1).filter(|&sx| sx < w);
+                match (sy, sx) {
+                    (Some(sy), Some(sx)) => {
+                        let src = ((b * h + sy) * w + sx) * c;
+                        patches.extend_from_slice(&x[src..src + c]);
+                    }
+                    _ => patches.resize(patches.len() + c, 0.0),
+                }
+            }
+        }
+    }
+}
+
+/// `out = beta * out + a · b` for row-major `a: [m, k]` (or, with `a_transposed`, a
+/// row-major `[k, m]` read as its transpose), `b: [k, n]` and `out: [m, n]`.
+fn gemm(
+    a: &[f32],
+    [m, k]: [usize; 2],
+    a_transposed: bool,
+    b: &[f32],
+    out: &mut [f32],
+    n: usize,
+    beta: f32,
+) {
+    let a = if a_transposed {
+        ArrayView2::from_shape((k, m), a).map(|v| v.reversed_axes())
+    } else {
+        ArrayView2::from_shape((m, k), a)
+    };
+    let b = ArrayView2::from_shape((k, n), b);
+    let c = ArrayViewMut2::from_shape((m, n), out);
+    // The shapes come from this module's own arithmetic; a mismatch is a bug here.
+    match (a, b, c) {
+        (Ok(a), Ok(b), Ok(mut c)) => general_mat_mul(1.0, &a, &b, beta, &mut c),
+        _ => panic!("conv3x3: operand shapes do not match ([{m}, {k}] x [{k}, {n}])"),
+    }
+}
+
+/// The convolution of channels-last `x: [n, h, w, c]` with `weight: [9 * c, c_out]`.
+pub fn forward(x: &[f32], dims: [usize; 4], weight: &[f32], c_out: usize) -> Vec<f32> {
+    let [n, h, w, c] = dims;
+    let total = n * h * w;
+    let mut out = vec![0f32; total * c_out];
+    let mut patches = Vec::with_capacity(ROWS * 9 * c);
+    for start in (0..total).step_by(ROWS) {
+        let end = (start + ROWS).min(total);
+        im2col(x, dims, start..end, &mut patches);
+        let block = &mut out[start * c_out..end * c_out];
+        gemm(&patches, [end - start, 9 * c], false, weight, block, c_out, 0.0);
+    }
+    out
+}
+
+/// The weight gradient `[9 * c, c_out]` from the input `x: [n, h, w, c]` and the output
+/// gradient `g: [n, h, w, c_out]`: the sum over row blocks of `patchesᵀ · g`.
+pub fn grad_weight(x: &[f32], dims: [usize; 4], g: &[f32], c_out: usize) -> Vec<f32> {
+    let [n, h, w, c] = dims;
+    let total = n * h * w;
+    let mut out = vec![0f32; 9 * c * c_out];
+    let mut patches = Vec::with_capacity(ROWS * 9 * c);
+    for start in (0..total).step_by(ROWS) {
+        let end = (start + ROWS).min(total);
+        im2col(x, dims, start..end, &mut patches);
+        let g_block = &g[start * c_out..end * c_out];
+        gemm(&patches, [9 * c, end - start], true, g_block, &mut out, c_out, 1.0);
+    }
+    out
+}
+
+/// The input gradient `[n, h, w, c]` from the output gradient `g: [n, h, w, c_out]` and
+/// `weight: [9 * c, c_out]`.
+pub fn grad_input(g: &[f32], dims: [usize; 4], weight: &[f32], c: usize) -> Vec<f32> {
+    let c_out = dims[3];
+    let mut rotated = vec![0f32; weight.len()];
+    for k in 0..9 {
+        for ci in 0..c {
+            for o in 0..c_out {
+                rotated[((8 - k) * c_out + o) * c + ci] = weight[(k * c + ci) * c_out + o];
+            }
+        }
+    }
+    forward(g, dims, &rotated, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The convolution by its definition, in f64.
+    fn direct(x: &[f32], [n, h, w, c]: [usize; 4], weight: &[f32], c_out: usize) -> Vec<f64> {
+        let mut out = vec![0f64; n * h * w * c_out];
+        for b in 0..n {
+            for y in 0..h as isize {
+                for xx in 0..w as isize {
+                    for o in 0..c_out {
+                        let mut s = 0f64;
+                        for dy in 0..3isize {
+                            for dx in 0..3isize {
+                                let (sy, sx) = (y + dy - 1, xx + dx - 1);
+                                if sy < 0 || sx < 0 || sy >= h as isize || sx >= w as isize {
+                                    continue;
+                                }
+                                let k = (dy * 3 + dx) as usize;
+                                for ci in 0..c {
+                                    let xi = ((b * h + sy as usize) * w + sx as usize) * c + ci;
+                                    s += x[xi] as f64 * weight[(k * c + ci) * c_out + o] as f64;
+                                }
+                            }
+                        }
+                        out[((b * h + y as usize) * w + xx as usize) * c_out + o] = s;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn random(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        (0..len).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
+    }
+
+    /// 297 pixels: one full block of `ROWS` and a partial one.
+    const DIMS: [usize; 4] = [3, 9, 11, 2];
+    const C_OUT: usize = 3;
+
+    #[test]
+    fn the_test_shape_spans_more_than_one_block() {
+        let pixels = DIMS[0] * DIMS[1] * DIMS[2];
+        assert!(pixels > ROWS && !pixels.is_multiple_of(ROWS));
+    }
+
+    #[test]
+    fn forward_matches_the_definition() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let x = random(DIMS.iter().product(), &mut rng);
+        let wt = random(9 * DIMS[3] * C_OUT, &mut rng);
+        let got = forward(&x, DIMS, &wt, C_OUT);
+        let want = direct(&x, DIMS, &wt, C_OUT);
+        assert_eq!(got.len(), want.len());
+        for (a, b) in got.iter().zip(&want) {
+            assert!((*a as f64 - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+
+    /// Both gradients are those of `L = sum(g * conv(x, W))`, which is linear in `x` and in
+    /// `W`: `dL/dx_i = L(e_i, W)` and `dL/dW_j = L(x, e_j)` for unit tensors `e`.
+    #[test]
+    fn gradients_match_the_definition() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let [n, h, w, c] = DIMS;
+        let x = random(n * h * w * c, &mut rng);
+        let wt = random(9 * c * C_OUT, &mut rng);
+        let g = random(n * h * w * C_OUT, &mut rng);
+        let loss = |x: &[f32], wt: &[f32]| -> f64 {
+            direct(x, DIMS, wt, C_OUT).iter().zip(&g).map(|(a, b)| a * *b as f64).sum()
+        };
+        let dx = grad_input(&g, [n, h, w, C_OUT], &wt, c);
+        for (i, got) in dx.iter().enumerate() {
+            let mut e = vec![0f32; x.len()];
+            e[i] = 1.0;
+            assert!((*got as f64 - loss(&e, &wt)).abs() < 1e-5, "dx[{i}]");
+        }
+        let dw = grad_weight(&x, DIMS, &g, C_OUT);
+        for (j, got) in dw.iter().enumerate() {
+            let mut e = vec![0f32; wt.len()];
+            e[j] = 1.0;
+            assert!((*got as f64 - loss(&x, &e)).abs() < 1e-4, "dw[{j}]");
+        }
+    }
+
+    #[test]
+    fn ndarray_reads_standard_and_permuted_tensors_like_the_copy() {
+        use burn_ndarray::NdArray;
+        let d = Default::default();
+        let values: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let t = Tensor::<NdArray, 3>::from_data(TensorData::new(values, [2, 3, 4]), &d);
+        for t in [t.clone(), t.permute([2, 0, 1])] {
+            let p = t.into_primitive().tensor();
+            let lent = NdArray::read(&p, |v| v.to_vec());
+            let copied = read_copy::<NdArray, _>(&p, |v| v.to_vec());
+            assert_eq!(lent, copied);
+            assert_eq!(lent.len(), 24);
+        }
+    }
+
+    #[test]
+    fn untracked_input_gets_no_gradient_and_weight_gradient_is_unchanged() {
+        use burn::backend::Autodiff;
+        use burn_ndarray::NdArray;
+        type A = Autodiff<NdArray>;
+        let d = Default::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let [n, h, w, c] = DIMS;
+        let x = random(n * h * w * c, &mut rng);
+        let wt = random(9 * c * C_OUT, &mut rng);
+        let xt = Tensor::<A, 4>::from_data(TensorData::new(x.clone(), DIMS), &d);
+        let wt_t = Tensor::<A, 2>::from_data(TensorData::new(wt.clone(), [9 * c, C_OUT]), &d)
+            .require_grad();
+        let out = Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(A::conv3x3(
+            xt.clone().into_primitive().tensor(),
+            wt_t.clone().into_primitive().tensor(),
+        )));
+        let grads = out.sum().backward();
+        assert!(xt.grad(&grads).is_none());
+        let got: Vec<f32> = wt_t.grad(&grads).unwrap().into_data().into_vec().unwrap();
+        let ones = vec![1f32; n * h * w * C_OUT];
+        let want = grad_weight(&x, DIMS, &ones, C_OUT);
+        assert_eq!(got, want);
+    }
+}
