@@ -4,17 +4,20 @@
 //! and critic on 128 samples, the PPO loss, gradient norm and an Adam step), the forward and
 //! backward passes alone, and actor inference on 20 agents (the inner, non-autodiff module).
 //! Prints milliseconds (best of several repeats) and achieved GFLOP/s, counting a training
-//! step as 3x the forward FLOPs of actor and critic (as the `ppo` bench does), against a
-//! measured single-thread matmul peak.
+//! step as 3x the forward FLOPs of actor and critic (as the `ppo` bench does), against the
+//! measured matmul peak. The learner steps run in a rayon pool of one thread, then of every
+//! core (the conv layers spread over the pool; the peak is then that of as many concurrent
+//! single-threaded multiplies).
 //!
 //! `cargo bench -p ppo-burn --bench conv -- --bench`. Without `--bench` (as
 //! `cargo test --all-targets` runs it) a tiny configuration runs instead.
-//! Last line: `{"predator_step_ms", "prey_step_ms", "predator_infer_ms", "prey_infer_ms",
-//! "learner_gflops_prey", "peak_gflops"}`.
+//! Last line: `{"threads", "predator_step_ms", "prey_step_ms", "predator_step_ms_1thread",
+//! "prey_step_ms_1thread", "predator_infer_ms", "prey_infer_ms", "learner_gflops_prey",
+//! "learner_gflops_prey_1thread", "peak_gflops", "peak_gflops_1thread"}`.
 
 mod common;
 
-use common::matmul_peak;
+use common::{matmul_peak, matmul_peak_threads};
 
 use std::time::Instant;
 
@@ -70,6 +73,7 @@ fn measure(
     mb: usize,
     agents: usize,
     reps: usize,
+    pool: &rayon::ThreadPool,
 ) -> Result<Figures, PpoError> {
     let config = PpoConfig { network: Network::Conv, ..PpoConfig::default() };
     let device = Default::default();
@@ -82,20 +86,24 @@ fn measure(
     // Forward and backward alone (no loss terms, no optimiser).
     let obs =
         Tensor::<B, 2>::from_data(TensorData::new(data.obs.clone(), [mb, spec.obs_len()]), &device);
-    let fwd_bwd_ms = best_ms(reps, || {
-        let logits = model.actor.forward(spec, obs.clone());
-        let values = model.critic.forward(spec, obs.clone());
-        let loss = logits.sum() + values.sum();
-        let _ = loss.backward();
+    let fwd_bwd_ms = pool.install(|| {
+        best_ms(reps, || {
+            let logits = model.actor.forward(spec, obs.clone());
+            let values = model.critic.forward(spec, obs.clone());
+            let loss = logits.sum() + values.sum();
+            let _ = loss.backward();
+        })
     });
 
     let mut learner = PolicyLearner::new(name.to_string(), spec.clone(), model, &config);
     let mut sums = StepSums::default();
     let mut result = Ok(());
-    let step_ms = best_ms(reps, || {
-        if result.is_ok() {
-            result = learner.step(&data, &idx, &config, 1, &mut sums);
-        }
+    let step_ms = pool.install(|| {
+        best_ms(reps, || {
+            if result.is_ok() {
+                result = learner.step(&data, &idx, &config, 1, &mut sums);
+            }
+        })
     });
     result?;
 
@@ -108,8 +116,9 @@ fn measure(
         let _ = actor.forward(spec, inner.clone()).into_data();
     });
     let step_gflops = train_flops / step_ms / 1e6;
+    let threads = pool.current_num_threads();
     println!(
-        "{name}: minibatch {mb} step {step_ms:.1} ms ({step_gflops:.1} GFLOP/s), forward+backward only {fwd_bwd_ms:.1} ms ({:.1} GFLOP/s), actor inference {agents} agents {infer_ms:.2} ms",
+        "{name}, {threads} learner thread(s): minibatch {mb} step {step_ms:.1} ms ({step_gflops:.1} GFLOP/s), forward+backward only {fwd_bwd_ms:.1} ms ({:.1} GFLOP/s), actor inference {agents} agents {infer_ms:.2} ms",
         train_flops / fwd_bwd_ms / 1e6
     );
     Ok(Figures { step_ms, infer_ms, step_gflops })
@@ -139,18 +148,42 @@ fn main() -> Result<(), PpoError> {
         let small = NetSpec { layers: vec![4, 8], ..NetSpec::new(&config, &kind("p", 5)) };
         (small.clone(), NetSpec { obs_shape: [4, 6, 6], ..small }, 8, 3, 1, 128)
     };
-    let peak = matmul_peak(n_peak, 5);
-    println!("matmul peak (burn-ndarray, one thread): {peak:.1} GFLOP/s");
-    let p = measure("predator", &pred, mb, agents, reps)?;
-    let q = measure("prey", &prey, mb, agents, reps)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let peak_1 = matmul_peak(n_peak, 5);
+    let peak = matmul_peak_threads(n_peak, 5, threads);
     println!(
-        "prey learner {:.1} GFLOP/s = {:.0}% of the matmul peak",
+        "matmul peak (burn-ndarray): {peak_1:.1} GFLOP/s on one thread, {peak:.1} GFLOP/s on {threads} threads at once"
+    );
+    let pool = |n: usize| rayon::ThreadPoolBuilder::new().num_threads(n).build();
+    let (one, all) = match (pool(1), pool(threads)) {
+        (Ok(one), Ok(all)) => (one, all),
+        (Err(e), _) | (_, Err(e)) => {
+            let (field, reason) = ("learner_threads".to_string(), e.to_string());
+            return Err(PpoError::Config { field, reason });
+        }
+    };
+    let p1 = measure("predator", &pred, mb, agents, reps, &one)?;
+    let q1 = measure("prey", &prey, mb, agents, reps, &one)?;
+    let p = measure("predator", &pred, mb, agents, reps, &all)?;
+    let q = measure("prey", &prey, mb, agents, reps, &all)?;
+    println!(
+        "prey learner: {:.1} GFLOP/s = {:.0}% of the one-thread peak on 1 thread; {:.1} GFLOP/s = {:.0}% of the {threads}-thread peak on {threads} threads ({:.2}x)",
+        q1.step_gflops,
+        100.0 * q1.step_gflops / peak_1,
         q.step_gflops,
-        100.0 * q.step_gflops / peak
+        100.0 * q.step_gflops / peak,
+        q1.step_ms / q.step_ms
     );
     println!(
-        "{{\"predator_step_ms\": {:.2}, \"prey_step_ms\": {:.2}, \"predator_infer_ms\": {:.3}, \"prey_infer_ms\": {:.3}, \"learner_gflops_prey\": {:.2}, \"peak_gflops\": {peak:.1}}}",
-        p.step_ms, q.step_ms, p.infer_ms, q.infer_ms, q.step_gflops
+        "{{\"threads\": {threads}, \"predator_step_ms\": {:.2}, \"prey_step_ms\": {:.2}, \"predator_step_ms_1thread\": {:.2}, \"prey_step_ms_1thread\": {:.2}, \"predator_infer_ms\": {:.3}, \"prey_infer_ms\": {:.3}, \"learner_gflops_prey\": {:.2}, \"learner_gflops_prey_1thread\": {:.2}, \"peak_gflops\": {peak:.1}, \"peak_gflops_1thread\": {peak_1:.1}}}",
+        p.step_ms,
+        q.step_ms,
+        p1.step_ms,
+        q1.step_ms,
+        p.infer_ms,
+        q.infer_ms,
+        q.step_gflops,
+        q1.step_gflops
     );
     Ok(())
 }

@@ -109,6 +109,11 @@ pub struct PpoConfig {
     pub num_env_runners: usize,
     /// Environment copies per runner, stepped together (batched inference).
     pub envs_per_runner: usize,
+    /// Threads of the learner's pool, over which the conv layers spread their work (the rest of
+    /// the learner runs on one of them). 0 = auto: one per core given to
+    /// [`Trainer::new`](crate::Trainer::new), or every available core when not pinned.
+    /// Results do not depend on it.
+    pub learner_threads: usize,
     /// Steps per environment per fragment; absent = auto:
     /// `ceil(train_batch_size / (max(num_env_runners, 1) * envs_per_runner))`.
     pub rollout_fragment_length: Option<usize>,
@@ -152,6 +157,7 @@ impl Default for PpoConfig {
             minibatching: Minibatching::Cycle,
             num_env_runners: 3,
             envs_per_runner: 1,
+            learner_threads: 0,
             rollout_fragment_length: None,
             metrics_window: 100,
             network: Network::Mlp,

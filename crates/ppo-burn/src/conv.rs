@@ -1,25 +1,35 @@
-//! The 3x3 convolution of the conv networks as one burn operation with its own backward pass.
+//! The conv layer of the conv networks, `relu(conv3x3(x, W) + b)`, as one burn operation with
+//! its own backward pass.
 //!
 //! Layout: activations channels-last `x: [n, h, w, c]`, weights `[9 * c, c_out]` with row
-//! `(dy * 3 + dx) * c + ci` holding torch's `weight[o, ci, dy, dx]`; stride 1, zero "same"
-//! padding, no bias (the caller adds it). The output is `[n, h, w, c_out]`.
+//! `(dy * 3 + dx) * c + ci` holding torch's `weight[o, ci, dy, dx]`, bias `[c_out]`; stride 1,
+//! zero "same" padding. The output is `[n, h, w, c_out]`.
 //!
 //! Why not burn's ops: burn-ndarray 0.21's `conv2d` runs at about 6 GFLOP/s forward and far
 //! slower backward, and every composition of burn ops we measured (an im2col `select`, nine
 //! shifted-window matmuls) spends more time copying than multiplying: its matmul copies each
 //! non-contiguous operand into standard layout, `slice`'s backward allocates zero tensors, and
-//! autodiff keeps every intermediate. Here each pass is one im2col copy and one matrix multiply
-//! with strides (ndarray's `general_mat_mul`, i.e. matrixmultiply's sgemm, which reads a
-//! transposed operand in place):
+//! autodiff keeps every intermediate. Here each pass is one im2col copy per block of pixels and
+//! one matrix multiply with strides (ndarray's `general_mat_mul`, i.e. matrixmultiply's sgemm,
+//! which reads a transposed operand in place), with the bias and the ReLU fused in:
 //!
-//! - forward: `out = im2col(x) · W`, `[n h w, 9 c] x [9 c, c_out]`;
-//! - weight gradient: `dW = im2col(x)ᵀ · g`;
-//! - input gradient: the same-padded convolution of `g` with the kernel rotated by 180° and its
-//!   channel axes swapped, `dx = im2col(g) · W'` with `W'[(8 - k) * c_out + o, ci] = W[k * c + ci, o]`.
+//! - forward: `out = relu(im2col(x) · W + b)`, `[n h w, 9 c] x [9 c, c_out]`;
+//! - backward: `g' = g ⊙ [out > 0]`; bias gradient `Σ g'`; weight gradient
+//!   `dW = im2col(x)ᵀ · g'`; input gradient: the same-padded convolution of `g'` with the
+//!   kernel rotated by 180° and its channel axes swapped, `dx = im2col(g') · W'` with
+//!   `W'[(8 - k) * c_out + o, ci] = W[k * c + ci, o]`.
+//!
+//! Threads: called from inside a rayon pool (the learner's, see [`crate::Trainer`]), the
+//! kernels spread their blocks of pixels over that pool's threads; called from any other
+//! thread (env runners, tests) they run on it alone and never touch rayon's global pool. The
+//! work is cut into the same blocks either way, and partial sums are added in block order,
+//! so the numbers do not depend on the number of threads.
 //!
 //! The host kernels read and write plain `f32` slices, so [`ConvBackend`]'s default method works
 //! for any CPU backend (`impl ConvBackend for TheBackend {}`); [`Autodiff`] gets the backward
 //! pass above.
+
+use std::cell::RefCell;
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::NodeId;
@@ -32,22 +42,30 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
 
-/// A backend that can run the 3x3 same-padded convolution of this module.
+/// A backend that can run the conv layer of this module.
 ///
-/// Both methods have defaults that work for any backend: [`ConvBackend::conv3x3`] runs
+/// Both methods have defaults that work for any backend: [`ConvBackend::conv3x3_relu`] runs
 /// [`forward`] on the host, and [`ConvBackend::read`] copies the tensor to the host first. A
 /// CPU backend overrides `read` to lend its own buffer. [`Autodiff`] over a `ConvBackend` is
 /// one, with the backward pass of the module docs.
 pub trait ConvBackend: Backend {
-    /// `x: [n, h, w, c]` (channels last) convolved with `weight: [9 * c, c_out]`:
-    /// `[n, h, w, c_out]`.
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+    /// `relu(conv3x3(x, weight) + bias)` for `x: [n, h, w, c]` (channels last),
+    /// `weight: [9 * c, c_out]` and `bias: [c_out]`: `[n, h, w, c_out]`.
+    fn conv3x3_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         let device = Self::float_device(&weight);
         let [n, h, w, c] = dims::<Self, 4>(&x);
         let [_, c_out] = dims::<Self, 2>(&weight);
-        let out =
-            Self::read(&x, |xs| Self::read(&weight, |ws| forward(xs, [n, h, w, c], ws, c_out)));
+        let out = Self::read(&x, |xs| {
+            Self::read(&weight, |ws| {
+                Self::read(&bias, |bs| forward(xs, [n, h, w, c], ws, c_out, Some(bs)))
+            })
+        });
         from_host::<Self, 4>(out, [n, h, w, c_out], &device)
     }
 
@@ -82,52 +100,64 @@ where
 }
 
 impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv3x3_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         #[derive(Debug)]
-        struct Conv3x3Backward;
+        struct Conv3x3ReluBackward;
 
-        impl<B: ConvBackend> Backward<B, 2> for Conv3x3Backward {
-            type State = (NodeId, NodeId);
+        impl<B: ConvBackend> Backward<B, 3> for Conv3x3ReluBackward {
+            /// The input, the weight and the layer's output (for the ReLU mask).
+            type State = (NodeId, NodeId, FloatTensor<B>);
 
             fn backward(
                 self,
-                ops: Ops<Self::State, 2>,
+                ops: Ops<Self::State, 3>,
                 grads: &mut Gradients,
                 checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_weight] = ops.parents;
+                let [node_x, node_weight, node_bias] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x_state, weight_state) = ops.state;
+                let (x_state, weight_state, out) = ops.state;
                 let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
                 let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
                 let device = B::float_device(&grad);
                 let [n, h, w, c_out] = dims::<B, 4>(&grad);
                 let [_, _, _, c] = dims::<B, 4>(&x);
-                B::read(&grad, |g| {
-                    if let Some(node) = node_x {
-                        let dx = B::read(&weight, |ws| grad_input(g, [n, h, w, c_out], ws, c));
-                        grads.register::<B>(node.id, from_host::<B, 4>(dx, [n, h, w, c], &device));
-                    }
+                let g = B::read(&grad, |g| B::read(&out, |o| relu_grad(g, o, c_out)));
+                if let Some(node) = node_x {
+                    let dx = B::read(&weight, |ws| grad_input(&g, [n, h, w, c_out], ws, c));
+                    grads.register::<B>(node.id, from_host::<B, 4>(dx, [n, h, w, c], &device));
+                }
+                if node_weight.is_some() || node_bias.is_some() {
+                    let (dw, db) = B::read(&x, |xs| grad_weight(xs, [n, h, w, c], &g, c_out));
                     if let Some(node) = node_weight {
-                        let dw = B::read(&x, |xs| grad_weight(xs, [n, h, w, c], g, c_out));
                         grads
                             .register::<B>(node.id, from_host::<B, 2>(dw, [9 * c, c_out], &device));
                     }
-                });
+                    if let Some(node) = node_bias {
+                        grads.register::<B>(node.id, from_host::<B, 1>(db, [c_out], &device));
+                    }
+                }
             }
         }
 
-        match Conv3x3Backward
-            .prepare::<C>([x.node.clone(), weight.node.clone()])
+        match Conv3x3ReluBackward
+            .prepare::<C>([x.node.clone(), weight.node.clone(), bias.node.clone()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let weight_state = prep.checkpoint(&weight);
-                prep.finish((x_state, weight_state), B::conv3x3(x.primitive, weight.primitive))
+                let out = B::conv3x3_relu(x.primitive, weight.primitive, bias.primitive);
+                prep.finish((x_state, weight_state, out.clone()), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3(x.primitive, weight.primitive)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::conv3x3_relu(x.primitive, weight.primitive, bias.primitive))
+            }
         }
     }
 }
@@ -156,8 +186,42 @@ fn from_host<B: Backend, const D: usize>(
 
 /// Output rows (pixels) per im2col block: the block (`ROWS x 9 c` floats, 576 KiB at
 /// `c` = 64) stays in cache between being written and being packed by the matrix multiply,
-/// and no image-sized patch matrix is ever allocated.
+/// and no image-sized patch matrix is ever allocated. Also the unit of work of a thread.
 const ROWS: usize = 256;
+
+/// Rows per partial sum of the weight and bias gradients (a multiple of [`ROWS`]): slabs are
+/// summed on their own, in parallel inside a pool, then added in slab order.
+const SLAB: usize = 4 * ROWS;
+
+/// Whether to spread work over the current rayon pool: only from inside one (the learner's
+/// pool). Other threads compute alone, so rayon's global pool is never started.
+fn in_pool() -> bool {
+    rayon::current_thread_index().is_some()
+}
+
+/// `f(i, block)` for the `i`-th `size`-long block of `out`, over the current pool if any.
+fn for_each_block(out: &mut [f32], size: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
+    if in_pool() {
+        out.par_chunks_mut(size).enumerate().for_each(|(i, b)| f(i, b));
+    } else {
+        out.chunks_mut(size).enumerate().for_each(|(i, b)| f(i, b));
+    }
+}
+
+/// `[f(0), .., f(n - 1)]`, over the current pool if any.
+fn map_range<R: Send>(n: usize, f: impl Fn(usize) -> R + Send + Sync) -> Vec<R> {
+    if in_pool() { (0..n).into_par_iter().map(f).collect() } else { (0..n).map(f).collect() }
+}
+
+thread_local! {
+    /// Each thread's im2col block, reused across calls.
+    static PATCHES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `f` with this thread's im2col buffer (`f` must not call back into this module).
+fn with_patches<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
+    PATCHES.with(|p| f(&mut p.borrow_mut()))
+}
 
 /// Rows `rows` of the patch matrix `[n * h * w, 9 * c]` of channels-last `x`, into `patches`
 /// (cleared first): row `(b, y, x)`, column `(dy * 3 + dx) * c + ci` holds
@@ -212,39 +276,88 @@ fn gemm(
     }
 }
 
-/// The convolution of channels-last `x: [n, h, w, c]` with `weight: [9 * c, c_out]`.
-pub fn forward(x: &[f32], dims: [usize; 4], weight: &[f32], c_out: usize) -> Vec<f32> {
+/// The convolution of channels-last `x: [n, h, w, c]` with `weight: [9 * c, c_out]`, then,
+/// with `bias_relu`, `relu(. + bias)`. ReLU keeps NaN (as torch's), so a broken network stays
+/// visibly broken.
+pub fn forward(
+    x: &[f32],
+    dims: [usize; 4],
+    weight: &[f32],
+    c_out: usize,
+    bias_relu: Option<&[f32]>,
+) -> Vec<f32> {
     let [n, h, w, c] = dims;
     let total = n * h * w;
     let mut out = vec![0f32; total * c_out];
-    let mut patches = Vec::with_capacity(ROWS * 9 * c);
-    for start in (0..total).step_by(ROWS) {
-        let end = (start + ROWS).min(total);
-        im2col(x, dims, start..end, &mut patches);
-        let block = &mut out[start * c_out..end * c_out];
-        gemm(&patches, [end - start, 9 * c], false, weight, block, c_out, 0.0);
-    }
+    for_each_block(&mut out, ROWS * c_out, |i, block| {
+        let start = i * ROWS;
+        let rows = block.len() / c_out;
+        with_patches(|patches| {
+            im2col(x, dims, start..start + rows, patches);
+            gemm(patches, [rows, 9 * c], false, weight, block, c_out, 0.0);
+        });
+        if let Some(bias) = bias_relu {
+            for row in block.chunks_exact_mut(c_out) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    let s = *v + b;
+                    *v = if s <= 0.0 { 0.0 } else { s };
+                }
+            }
+        }
+    });
     out
 }
 
-/// The weight gradient `[9 * c, c_out]` from the input `x: [n, h, w, c]` and the output
-/// gradient `g: [n, h, w, c_out]`: the sum over row blocks of `patchesᵀ · g`.
-pub fn grad_weight(x: &[f32], dims: [usize; 4], g: &[f32], c_out: usize) -> Vec<f32> {
+/// The gradient behind the ReLU: `g` where the layer's output `out` is positive, else 0.
+pub fn relu_grad(g: &[f32], out: &[f32], c_out: usize) -> Vec<f32> {
+    let mut masked = vec![0f32; g.len()];
+    let size = ROWS * c_out;
+    for_each_block(&mut masked, size, |i, block| {
+        let at = i * size;
+        for ((m, &g), &o) in block.iter_mut().zip(&g[at..]).zip(&out[at..]) {
+            *m = if o > 0.0 { g } else { 0.0 };
+        }
+    });
+    masked
+}
+
+/// The weight gradient `[9 * c, c_out]` and the bias gradient `[c_out]` from the input
+/// `x: [n, h, w, c]` and the gradient `g: [n, h, w, c_out]` at the convolution's output (behind
+/// the ReLU): `im2col(x)ᵀ · g` and the column sums of `g`.
+pub fn grad_weight(x: &[f32], dims: [usize; 4], g: &[f32], c_out: usize) -> (Vec<f32>, Vec<f32>) {
     let [n, h, w, c] = dims;
     let total = n * h * w;
-    let mut out = vec![0f32; 9 * c * c_out];
-    let mut patches = Vec::with_capacity(ROWS * 9 * c);
-    for start in (0..total).step_by(ROWS) {
-        let end = (start + ROWS).min(total);
-        im2col(x, dims, start..end, &mut patches);
-        let g_block = &g[start * c_out..end * c_out];
-        gemm(&patches, [9 * c, end - start], true, g_block, &mut out, c_out, 1.0);
+    let k = 9 * c;
+    let slabs = map_range(total.div_ceil(SLAB), |s| {
+        let (first, last) = (s * SLAB, ((s + 1) * SLAB).min(total));
+        let mut dw = vec![0f32; k * c_out];
+        let mut db = vec![0f32; c_out];
+        with_patches(|patches| {
+            for start in (first..last).step_by(ROWS) {
+                let end = (start + ROWS).min(last);
+                im2col(x, dims, start..end, patches);
+                let g_block = &g[start * c_out..end * c_out];
+                gemm(patches, [k, end - start], true, g_block, &mut dw, c_out, 1.0);
+                for row in g_block.chunks_exact(c_out) {
+                    for (d, v) in db.iter_mut().zip(row) {
+                        *d += v;
+                    }
+                }
+            }
+        });
+        (dw, db)
+    });
+    let mut dw = vec![0f32; k * c_out];
+    let mut db = vec![0f32; c_out];
+    for (sw, sb) in slabs {
+        dw.iter_mut().zip(sw).for_each(|(a, b)| *a += b);
+        db.iter_mut().zip(sb).for_each(|(a, b)| *a += b);
     }
-    out
+    (dw, db)
 }
 
-/// The input gradient `[n, h, w, c]` from the output gradient `g: [n, h, w, c_out]` and
-/// `weight: [9 * c, c_out]`.
+/// The input gradient `[n, h, w, c]` from the gradient `g: [n, h, w, c_out]` at the
+/// convolution's output and `weight: [9 * c, c_out]`.
 pub fn grad_input(g: &[f32], dims: [usize; 4], weight: &[f32], c: usize) -> Vec<f32> {
     let c_out = dims[3];
     let mut rotated = vec![0f32; weight.len()];
@@ -255,7 +368,7 @@ pub fn grad_input(g: &[f32], dims: [usize; 4], weight: &[f32], c: usize) -> Vec<
             }
         }
     }
-    forward(g, dims, &rotated, c)
+    forward(g, dims, &rotated, c, None)
 }
 
 #[cfg(test)]
@@ -308,20 +421,43 @@ mod tests {
     }
 
     #[test]
-    fn forward_matches_the_definition() {
+    fn forward_matches_the_definition_with_and_without_bias_and_relu() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let x = random(DIMS.iter().product(), &mut rng);
         let wt = random(9 * DIMS[3] * C_OUT, &mut rng);
-        let got = forward(&x, DIMS, &wt, C_OUT);
+        let bias = random(C_OUT, &mut rng);
         let want = direct(&x, DIMS, &wt, C_OUT);
-        assert_eq!(got.len(), want.len());
-        for (a, b) in got.iter().zip(&want) {
-            assert!((*a as f64 - b).abs() < 1e-5, "{a} vs {b}");
+        let plain = forward(&x, DIMS, &wt, C_OUT, None);
+        let fused = forward(&x, DIMS, &wt, C_OUT, Some(&bias));
+        assert_eq!((plain.len(), fused.len()), (want.len(), want.len()));
+        let mut zeros = 0;
+        for (i, w) in want.iter().enumerate() {
+            assert!((plain[i] as f64 - w).abs() < 1e-5, "{} vs {w}", plain[i]);
+            let w = (w + bias[i % C_OUT] as f64).max(0.0);
+            assert!((fused[i] as f64 - w).abs() < 1e-5, "{} vs {w}", fused[i]);
+            zeros += usize::from(w == 0.0);
         }
+        // The ReLU did cut something, and not everything.
+        assert!(zeros > 0 && zeros < want.len(), "{zeros}");
+    }
+
+    #[test]
+    fn relu_keeps_nan() {
+        let x = vec![f32::NAN; 9];
+        let out = forward(&x, [1, 3, 3, 1], &[1.0; 9], 1, Some(&[0.0]));
+        assert!(out.iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn relu_grad_passes_the_gradient_where_the_output_is_positive() {
+        let g = [1.0, 2.0, 3.0, 4.0];
+        let out = [0.5, 0.0, -0.0, 7.0];
+        assert_eq!(relu_grad(&g, &out, 2), vec![1.0, 0.0, 0.0, 4.0]);
     }
 
     /// Both gradients are those of `L = sum(g * conv(x, W))`, which is linear in `x` and in
-    /// `W`: `dL/dx_i = L(e_i, W)` and `dL/dW_j = L(x, e_j)` for unit tensors `e`.
+    /// `W`: `dL/dx_i = L(e_i, W)` and `dL/dW_j = L(x, e_j)` for unit tensors `e`; the bias
+    /// gradient of `sum(g * (conv + b))` is the sum of `g` per output channel.
     #[test]
     fn gradients_match_the_definition() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
@@ -338,11 +474,41 @@ mod tests {
             e[i] = 1.0;
             assert!((*got as f64 - loss(&e, &wt)).abs() < 1e-5, "dx[{i}]");
         }
-        let dw = grad_weight(&x, DIMS, &g, C_OUT);
+        let (dw, db) = grad_weight(&x, DIMS, &g, C_OUT);
         for (j, got) in dw.iter().enumerate() {
             let mut e = vec![0f32; wt.len()];
             e[j] = 1.0;
             assert!((*got as f64 - loss(&x, &e)).abs() < 1e-4, "dw[{j}]");
+        }
+        for (o, got) in db.iter().enumerate() {
+            let want: f64 = g.iter().skip(o).step_by(C_OUT).map(|&v| v as f64).sum();
+            assert!((*got as f64 - want).abs() < 1e-4, "db[{o}]");
+        }
+    }
+
+    /// More pixels than one weight-gradient slab, cut into blocks on 1 or 3 threads or none:
+    /// every kernel gives the same bits.
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        let dims = [12, 9, 11, 2];
+        let [n, h, w, c] = dims;
+        assert!(n * h * w > SLAB);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let x = random(n * h * w * c, &mut rng);
+        let wt = random(9 * c * C_OUT, &mut rng);
+        let bias = random(C_OUT, &mut rng);
+        let g = random(n * h * w * C_OUT, &mut rng);
+        let all = || {
+            let out = forward(&x, dims, &wt, C_OUT, Some(&bias));
+            let masked = relu_grad(&g, &out, C_OUT);
+            let dx = grad_input(&masked, [n, h, w, C_OUT], &wt, c);
+            let (dw, db) = grad_weight(&x, dims, &masked, C_OUT);
+            [out, masked, dx, dw, db]
+        };
+        let alone = all();
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            assert_eq!(pool.install(all), alone, "{threads} threads");
         }
     }
 
@@ -361,8 +527,10 @@ mod tests {
         }
     }
 
+    /// Through autodiff: an untracked input gets no gradient; weight and bias get the kernels'
+    /// gradients of the ReLU-masked output gradient.
     #[test]
-    fn untracked_input_gets_no_gradient_and_weight_gradient_is_unchanged() {
+    fn autodiff_gradients_are_the_kernels_behind_the_relu_mask() {
         use burn::backend::Autodiff;
         use burn_ndarray::NdArray;
         type A = Autodiff<NdArray>;
@@ -371,18 +539,24 @@ mod tests {
         let [n, h, w, c] = DIMS;
         let x = random(n * h * w * c, &mut rng);
         let wt = random(9 * c * C_OUT, &mut rng);
+        let bias = random(C_OUT, &mut rng);
         let xt = Tensor::<A, 4>::from_data(TensorData::new(x.clone(), DIMS), &d);
         let wt_t = Tensor::<A, 2>::from_data(TensorData::new(wt.clone(), [9 * c, C_OUT]), &d)
             .require_grad();
-        let out = Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(A::conv3x3(
+        let b_t =
+            Tensor::<A, 1>::from_data(TensorData::new(bias.clone(), [C_OUT]), &d).require_grad();
+        let out = Tensor::<A, 4>::from_primitive(TensorPrimitive::Float(A::conv3x3_relu(
             xt.clone().into_primitive().tensor(),
             wt_t.clone().into_primitive().tensor(),
+            b_t.clone().into_primitive().tensor(),
         )));
         let grads = out.sum().backward();
         assert!(xt.grad(&grads).is_none());
-        let got: Vec<f32> = wt_t.grad(&grads).unwrap().into_data().into_vec().unwrap();
-        let ones = vec![1f32; n * h * w * C_OUT];
-        let want = grad_weight(&x, DIMS, &ones, C_OUT);
-        assert_eq!(got, want);
+        let got_w: Vec<f32> = wt_t.grad(&grads).unwrap().into_data().into_vec().unwrap();
+        let got_b: Vec<f32> = b_t.grad(&grads).unwrap().into_data().into_vec().unwrap();
+        let fwd = forward(&x, DIMS, &wt, C_OUT, Some(&bias));
+        let masked = relu_grad(&vec![1f32; fwd.len()], &fwd, C_OUT);
+        let (want_w, want_b) = grad_weight(&x, DIMS, &masked, C_OUT);
+        assert_eq!((got_w, got_b), (want_w, want_b));
     }
 }

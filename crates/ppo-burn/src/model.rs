@@ -107,9 +107,9 @@ impl<B: Backend> Dense<B> {
     }
 }
 
-/// A 3x3, stride-1, "same"-padded convolution on channels-last activations `[n, h, w, c]`:
-/// [`ConvBackend::conv3x3`] (one im2col and one matrix multiply per pass, with its own
-/// backward; see [`crate::conv`]) plus the bias.
+/// A 3x3, stride-1, "same"-padded convolution with ReLU on channels-last activations
+/// `[n, h, w, c]`: [`ConvBackend::conv3x3_relu`], one operation with bias and ReLU fused and
+/// its own backward pass (see [`crate::conv`]).
 #[derive(Module, Debug)]
 pub struct Conv<B: Backend> {
     /// `[9 * c_in, c_out]`; row `(dy * 3 + dx) * c_in + c` holds torch's `weight[:, c, dy, dx]`.
@@ -119,12 +119,14 @@ pub struct Conv<B: Backend> {
 }
 
 impl<B: ConvBackend> Conv<B> {
+    /// `relu(conv(x) + bias)`.
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [_, c_out] = self.weight.dims();
-        let weight = self.weight.val().into_primitive().tensor();
-        let out = B::conv3x3(x.into_primitive().tensor(), weight);
+        let out = B::conv3x3_relu(
+            x.into_primitive().tensor(),
+            self.weight.val().into_primitive().tensor(),
+            self.bias.val().into_primitive().tensor(),
+        );
         Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(out))
-            + self.bias.val().reshape([1, 1, 1, c_out])
     }
 }
 
@@ -160,7 +162,7 @@ impl<B: ConvBackend> Head<B> {
                 let [c, hh, ww] = spec.obs_shape;
                 let mut h = obs.reshape([n, c, hh, ww]).permute([0, 2, 3, 1]);
                 for conv in &self.convs {
-                    h = relu(conv.forward(h));
+                    h = conv.forward(h);
                 }
                 h.flatten::<2>(1, 3)
             }
@@ -334,6 +336,7 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::ElementConversion;
     use burn_ndarray::NdArray;
     use rand::SeedableRng;
 
@@ -357,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn im2col_conv_equals_burns_conv2d() {
+    fn conv_layer_equals_burns_conv2d_with_relu() {
         use burn::tensor::Distribution;
         use burn::tensor::module::conv2d;
         use burn::tensor::ops::ConvOptions;
@@ -365,13 +368,13 @@ mod tests {
         let (n, c_in, c_out, h, w) = (2, 3, 4, 5, 6);
         let x = Tensor::<NdArray, 4>::random([n, c_in, h, w], Distribution::Default, &d);
         let wt = Tensor::<NdArray, 4>::random([c_out, c_in, 3, 3], Distribution::Default, &d);
-        let b = Tensor::<NdArray, 1>::random([c_out], Distribution::Default, &d);
-        let want = conv2d(
+        let b = Tensor::<NdArray, 1>::random([c_out], Distribution::Default, &d) - 0.5;
+        let want = relu(conv2d(
             x.clone(),
             wt.clone(),
             Some(b.clone()),
             ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
-        );
+        ));
         let flat: Vec<f32> = wt.into_data().into_vec().unwrap();
         let conv = Conv {
             weight: Param::from_tensor(Tensor::from_data(
@@ -389,7 +392,7 @@ mod tests {
     }
 
     #[test]
-    fn conv_gradients_equal_burns_conv2d() {
+    fn conv_layer_gradients_equal_burns_conv2d_with_relu() {
         use burn::backend::Autodiff;
         use burn::tensor::Distribution;
         use burn::tensor::module::conv2d;
@@ -397,34 +400,50 @@ mod tests {
         type A = Autodiff<NdArray>;
         let d = Default::default();
         let (n, c_in, c_out, h, w) = (2, 3, 4, 4, 3);
-        let x = Tensor::<A, 4>::random([n, c_in, h, w], Distribution::Default, &d);
-        let wt = Tensor::<A, 4>::random([c_out, c_in, 3, 3], Distribution::Default, &d);
+        // Signed values, so that the ReLU cuts part of the outputs and its mask matters.
+        let signed = Distribution::Uniform(-1.0, 1.0);
+        let x = Tensor::<A, 4>::random([n, c_in, h, w], signed, &d);
+        let wt = Tensor::<A, 4>::random([c_out, c_in, 3, 3], signed, &d);
+        let b = Tensor::<A, 1>::random([c_out], signed, &d);
         // A non-uniform upstream gradient, so every output position matters differently.
         let g = Tensor::<A, 4>::random([n, c_out, h, w], Distribution::Default, &d);
-        let (xa, wa) = (x.clone().require_grad(), wt.clone().require_grad());
-        let want =
-            conv2d(xa.clone(), wa.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+        let (xa, wa, ba) =
+            (x.clone().require_grad(), wt.clone().require_grad(), b.clone().require_grad());
+        let want = relu(conv2d(
+            xa.clone(),
+            wa.clone(),
+            Some(ba.clone()),
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ));
+        let zeros: usize =
+            want.clone().equal_elem(0.0).int().sum().into_scalar().elem::<i64>() as usize;
+        assert!(zeros > 0 && zeros < n * c_out * h * w, "{zeros} outputs cut by the ReLU");
         let grads = (want * g.clone()).sum().backward();
-        let (want_x, want_w) = (xa.grad(&grads).unwrap(), wa.grad(&grads).unwrap());
+        let want_x = xa.grad(&grads).unwrap();
+        let (want_w, want_b) = (wa.grad(&grads).unwrap(), ba.grad(&grads).unwrap());
         let flat: Vec<f32> = wt.into_data().into_vec().unwrap();
         let conv = Conv::<A> {
             weight: Param::from_tensor(Tensor::from_data(
                 TensorData::new(torch_to_im2col(&flat, c_in, c_out), [9 * c_in, c_out]),
                 &d,
             )),
-            bias: Param::from_tensor(Tensor::zeros([c_out], &d)),
+            bias: Param::from_tensor(b),
         };
         let xb = x.require_grad();
         let got = conv.forward(xb.clone().permute([0, 2, 3, 1])).permute([0, 3, 1, 2]);
         let grads = (got * g).sum().backward();
         let got_x = xb.grad(&grads).unwrap();
         let got_w = conv.weight.val().grad(&grads).unwrap();
+        let got_b = conv.bias.val().grad(&grads).unwrap();
         let want_w: Vec<f32> = want_w.into_data().into_vec().unwrap();
         let want_w = torch_to_im2col(&want_w, c_in, c_out);
+        let vec = |t: Tensor<NdArray, 4>| -> Vec<f32> { t.into_data().into_vec().unwrap() };
         let got_w: Vec<f32> = got_w.into_data().into_vec().unwrap();
-        let got_x: Vec<f32> = got_x.into_data().into_vec().unwrap();
-        let want_x: Vec<f32> = want_x.into_data().into_vec().unwrap();
-        for (a, b) in got_w.iter().zip(&want_w).chain(got_x.iter().zip(&want_x)) {
+        let (got_x, want_x) = (vec(got_x), vec(want_x));
+        let got_b: Vec<f32> = got_b.into_data().into_vec().unwrap();
+        let want_b: Vec<f32> = want_b.into_data().into_vec().unwrap();
+        let pairs = got_w.iter().zip(&want_w).chain(got_x.iter().zip(&want_x));
+        for (a, b) in pairs.chain(got_b.iter().zip(&want_b)) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
         assert_eq!((got_w.len(), got_x.len()), (9 * c_in * c_out, n * c_in * h * w));

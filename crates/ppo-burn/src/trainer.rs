@@ -212,6 +212,29 @@ fn pin(core: usize) -> bool {
     core_affinity::set_for_current(core_affinity::CoreId { id: core })
 }
 
+/// The learner's rayon pool: `threads` threads (0 = one per core in `cores`, or every available
+/// core), thread `i` pinned to `cores[i % len]` when `cores` is given.
+fn learner_pool(threads: usize, cores: Option<&[usize]>) -> Result<rayon::ThreadPool, PpoError> {
+    let threads = match (threads, cores) {
+        (0, Some(c)) => c.len(),
+        (0, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        (n, _) => n,
+    };
+    let cores = cores.map(<[usize]>::to_vec);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("ppo-learner-{i}"))
+        .start_handler(move |i| {
+            if let Some(c) = &cores {
+                pin(c[i % c.len()]);
+            }
+        })
+        .build()
+        .map_err(|e| {
+            PpoError::config("learner_threads", format!("cannot start {threads} threads: {e}"))
+        })
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct TrainerState {
     format: u32,
@@ -235,6 +258,8 @@ pub struct Trainer<B: PpoBackend = DefaultBackend> {
     env: EnvSpec,
     seed: u64,
     learner_core: Option<usize>,
+    /// The learner's threads (pinned to the trainer's cores when it has some).
+    pool: rayon::ThreadPool,
     kinds: Vec<AgentKind>,
     policies: Vec<PolicyLearner<B>>,
     sampler: Sampler<B::InnerBackend>,
@@ -258,9 +283,12 @@ impl<B: PpoBackend> std::fmt::Debug for Trainer<B> {
 impl<B: PpoBackend> Trainer<B> {
     /// Build the policies (weights from `seed`), the environments and the runner threads.
     ///
-    /// `cores`: if given, the calling (learner) thread is pinned to `cores[0]` and runner `r` to
-    /// `cores[r % cores.len()]`; burn-ndarray, built without `multi-threads`, computes on the
-    /// calling thread, so this confines the whole trial.
+    /// `cores`: if given, the calling (learner) thread is pinned to `cores[0]`, runner `r` to
+    /// `cores[r % cores.len()]` and thread `i` of the learner's pool to `cores[i % cores.len()]`.
+    /// burn-ndarray, built without `multi-threads`, computes on the calling thread, and the
+    /// conv layers spread only over the learner's pool, so this confines the whole trial.
+    /// Learning happens inside the pool (sampling and learning alternate, so the runners'
+    /// cores are free for it).
     pub fn new(
         config: PpoConfig,
         env: EnvSpec,
@@ -275,6 +303,7 @@ impl<B: PpoBackend> Trainer<B> {
         if let Some(c) = learner_core {
             pin(c);
         }
+        let pool = learner_pool(config.learner_threads, cores.as_deref())?;
         let n_runners = config.num_env_runners.max(1);
         let per = config.envs_per_runner;
         let mut runner_envs = Vec::with_capacity(n_runners);
@@ -322,6 +351,7 @@ impl<B: PpoBackend> Trainer<B> {
             env,
             seed,
             learner_core,
+            pool,
             kinds,
             policies,
             sampler,
@@ -382,15 +412,18 @@ impl<B: PpoBackend> Trainer<B> {
             env_steps += f.env_steps;
             episodes += self.stats.record(f);
         }
-        let batches = self
-            .policies
-            .iter()
-            .zip(&merged)
-            .map(|(p, kb)| p.build_batch(kb, &self.config))
-            .collect::<Result<Vec<_>, _>>()?;
         let mut rng =
             ChaCha8Rng::seed_from_u64(derive_seed(self.seed, Stream::Shuffle, 0, iteration));
-        let sums = run_epochs(&mut self.policies, &batches, &self.config, iteration, &mut rng)?;
+        let (policies, config) = (&mut self.policies, &self.config);
+        let (batches, sums) = self.pool.install(|| {
+            let batches = policies
+                .iter()
+                .zip(&merged)
+                .map(|(p, kb)| p.build_batch(kb, config))
+                .collect::<Result<Vec<_>, _>>()?;
+            let sums = run_epochs(policies, &batches, config, iteration, &mut rng)?;
+            Ok::<_, PpoError>((batches, sums))
+        })?;
         let learn_seconds = t1.elapsed().as_secs_f64();
 
         let mut policies = std::collections::BTreeMap::new();

@@ -76,3 +76,17 @@ fn both_networks_train_with_finite_metrics_and_resume_exactly() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// The conv layers spread over the learner's pool; the numbers must not depend on its size
+/// (a minibatch of 64 prey windows of 9 x 9 is 5,184 pixels: several blocks and slabs).
+#[test]
+fn conv_numbers_do_not_depend_on_the_learner_threads() {
+    let run = |threads: usize| {
+        let config = PpoConfig { num_epochs: 1, learner_threads: threads, ..config(Network::Conv) };
+        let mut t: Trainer = Trainer::new(config, env(), 5, None).unwrap();
+        (0..2).map(|_| t.train_iteration().unwrap().deterministic_map()).collect::<Vec<_>>()
+    };
+    let one = run(1);
+    assert!(one[1]["type_1_prey/minibatch_steps"] > 0.0);
+    assert_eq!(run(3), one);
+}
