@@ -17,49 +17,18 @@
 
 mod common;
 
-use common::{matmul_peak, matmul_peak_threads};
-
-use std::time::Instant;
+use common::{best_ms, matmul_peak, matmul_peak_threads, synthetic_batch};
 
 use burn::tensor::{Tensor, TensorData};
 use burn_ndarray::NdArray;
 use marl_env::AgentKind;
-use ppo_burn::learner::{PolicyBatch, PolicyLearner, StepSums};
+use ppo_burn::learner::{PolicyLearner, StepSums};
 use ppo_burn::model::{ActorCritic, NetSpec};
 use ppo_burn::{DefaultBackend, Init, Network, PpoConfig, PpoError};
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 type B = DefaultBackend;
-
-/// Best wall time of `reps` calls of `f`, in milliseconds (after one warm-up call).
-fn best_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        f();
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    best * 1e3
-}
-
-/// A synthetic batch of `n` rows with random observations and actions.
-fn batch(spec: &NetSpec, n: usize, rng: &mut ChaCha8Rng) -> PolicyBatch {
-    let na = spec.n_actions;
-    let obs = (0..n * spec.obs_len()).map(|_| rng.random::<f32>()).collect();
-    let lp = -(na as f32).ln();
-    PolicyBatch {
-        n,
-        obs,
-        actions: (0..n).map(|_| rng.random_range(0..na as i64)).collect(),
-        logp: vec![lp; n],
-        old_log_probs: vec![lp; n * na],
-        advantages: (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect(),
-        value_targets: (0..n).map(|_| rng.random::<f32>()).collect(),
-        values: vec![0.0; n],
-    }
-}
 
 struct Figures {
     step_ms: f64,
@@ -79,7 +48,7 @@ fn measure(
     let device = Default::default();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = ActorCritic::<B>::init(spec, Init::Torch, &mut rng, &device);
-    let data = batch(spec, mb, &mut rng);
+    let data = synthetic_batch(spec, mb, &mut rng);
     let idx: Vec<usize> = (0..mb).collect();
     let train_flops = 3.0 * spec.forward_flops() as f64 * mb as f64;
 

@@ -6,6 +6,10 @@ use std::time::Instant;
 
 use burn::tensor::{Distribution, Tensor};
 use burn_ndarray::NdArray;
+use ppo_burn::learner::PolicyBatch;
+use ppo_burn::model::NetSpec;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 
 /// The value after `name` on the command line, parsed.
 pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
@@ -54,4 +58,33 @@ pub fn matmul_peak_threads(n: usize, reps: usize, threads: usize) -> f64 {
         best = best.min(t.elapsed().as_secs_f64());
     }
     2.0 * (threads * n * n * n) as f64 / best / 1e9
+}
+
+/// Best wall time of `reps` calls of `f`, in milliseconds (after one warm-up call).
+pub fn best_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best * 1e3
+}
+
+/// A synthetic batch of `n` rows with random observations and actions.
+pub fn synthetic_batch(spec: &NetSpec, n: usize, rng: &mut ChaCha8Rng) -> PolicyBatch {
+    let na = spec.n_actions;
+    let obs = (0..n * spec.obs_len()).map(|_| rng.random::<f32>()).collect();
+    let lp = -(na as f32).ln();
+    PolicyBatch {
+        n,
+        obs,
+        actions: (0..n).map(|_| rng.random_range(0..na as i64)).collect(),
+        logp: vec![lp; n],
+        old_log_probs: vec![lp; n * na],
+        advantages: (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect(),
+        value_targets: (0..n).map(|_| rng.random::<f32>()).collect(),
+        values: vec![0.0; n],
+    }
 }
