@@ -24,7 +24,7 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "ppo-race",
         "ppo-burn",
         "race",
-        "MLP against conv: which reaches score_pred >= 1.0 first in wall time (60 min budget)",
+        "MLP against conv: which reaches score_pred >= 1.0 first in wall time (hours; resumable)",
     ),
     (
         "ppo-conv",

@@ -20,9 +20,11 @@
 //! 4. metrics ([`IterationMetrics`]); a non-finite loss, gradient or metric is
 //!    [`PpoError::NonFinite`].
 //!
-//! The backend is a type parameter (`B: AutodiffBackend`, default [`DefaultBackend`] =
-//! burn-ndarray with autodiff). Checkpoints ([`Trainer::save`], [`Trainer::load`]) restore a run
-//! exactly: same seed, same numbers.
+//! The backend is a type parameter (`B: PpoBackend`: burn autodiff over a backend that runs our
+//! conv layer, [`conv::ConvBackend`]; default [`DefaultBackend`] = burn-ndarray with autodiff).
+//! The learner runs in its own rayon pool, pinned to the trainer's cores, over which the conv
+//! layers spread their work; the numbers do not depend on its size. Checkpoints
+//! ([`Trainer::save`], [`Trainer::load`]) restore a run exactly: same seed, same numbers.
 //!
 //! ```
 //! use ppo_burn::{EnvSpec, PpoConfig, Trainer};
