@@ -11,7 +11,7 @@
 //!
 //! The race folder (default: the workspace's `target/ppo-race`) holds `race.json` (settings),
 //! `curves.csv` (every iteration of both runs, appended and flushed as it finishes),
-//! `curves.png` (`score_pred` against wall time, drawn at the end) and per run a checkpoint of
+//! `curves.png` (`score_pred` against wall time and against iterations, drawn at the end) and per run a checkpoint of
 //! its last iteration (`mlp/checkpoint`, `conv/checkpoint`). Each run keeps its own clock:
 //! the wall time of its finished iterations, continued across resumes (time lost in an
 //! interrupted iteration is not counted). A run still inside an iteration when its budget ends
@@ -226,28 +226,57 @@ fn checkpoint_iteration(dir: &Path) -> Option<u64> {
     state.get("iteration")?.as_u64()
 }
 
+/// `score_pred` of both runs against wall time (left) and against training iterations (right:
+/// what each network learns per iteration, whatever the hardware).
 fn plot(path: &Path, rows: &[Row], minutes: f64) -> Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, (1100, 650)).into_drawing_area();
+    let root = BitMapBackend::new(path, (1600, 650)).into_drawing_area();
     root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(1000);
+    let iterations = rows.iter().map(|r| r.iteration).max().unwrap_or(1).max(1) as f64;
+    panel(
+        &left,
+        rows,
+        "score_pred against wall time (each run on its own core)",
+        "wall time (minutes)",
+        minutes.max(1e-3),
+        |r| r.wall_s / 60.0,
+    )?;
+    panel(
+        &right,
+        rows,
+        "score_pred per training iteration",
+        "training iteration",
+        iterations,
+        |r| r.iteration as f64,
+    )?;
+    root.present()?;
+    Ok(())
+}
+
+fn panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    rows: &[Row],
+    caption: &str,
+    x_desc: &str,
+    x_max: f64,
+    x_of: impl Fn(&Row) -> f64,
+) -> Result<(), Box<dyn std::error::Error>> {
     let y_max = rows.iter().map(|r| r.score_pred).fold(TARGET, f64::max) * 1.1;
     let y_min = rows.iter().map(|r| r.score_pred).fold(0.0, f64::min);
-    let mut chart = ChartBuilder::on(&root)
-        .caption("score_pred against wall time (each run on its own core)", ("sans-serif", 24))
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..minutes.max(1e-3), y_min..y_max)?;
-    chart.configure_mesh().x_desc("wall time (minutes)").y_desc("score_pred").draw()?;
+        .build_cartesian_2d(0.0..x_max, y_min..y_max)?;
+    chart.configure_mesh().x_desc(x_desc).y_desc("score_pred").draw()?;
     chart
-        .draw_series(LineSeries::new([(0.0, TARGET), (minutes, TARGET)], BLACK.stroke_width(1)))?
+        .draw_series(LineSeries::new([(0.0, TARGET), (x_max, TARGET)], BLACK.stroke_width(1)))?
         .label(format!("target {TARGET}"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
     for (network, color) in [(Network::Mlp, BLUE), (Network::Conv, RED)] {
-        let points: Vec<(f64, f64)> = rows
-            .iter()
-            .filter(|r| r.network == network)
-            .map(|r| (r.wall_s / 60.0, r.score_pred))
-            .collect();
+        let points: Vec<(f64, f64)> =
+            rows.iter().filter(|r| r.network == network).map(|r| (x_of(r), r.score_pred)).collect();
         chart
             .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
             .label(format!("{} ({} iterations)", label(network), points.len()))
@@ -260,7 +289,6 @@ fn plot(path: &Path, rows: &[Row], minutes: f64) -> Result<(), Box<dyn std::erro
         .border_style(BLACK)
         .background_style(WHITE)
         .draw()?;
-    root.present()?;
     Ok(())
 }
 
