@@ -32,6 +32,12 @@ const BENCHES: &[(&str, &str, &str, &str)] = &[
         "conv",
         "the conv layer: one minibatch step and inference, both kinds",
     ),
+    (
+        "backends",
+        "ppo-burn",
+        "backends",
+        "burn-ndarray against burn-flex on the learner's steps (builds burn-flex)",
+    ),
     ("study", "hpo-runner", "study", "smoke study wall time and coordinator overhead per report"),
 ];
 
@@ -96,7 +102,12 @@ fn bench(name: Option<&str>, extra: &[String]) -> ExitCode {
         return if name == Some("list") { ExitCode::SUCCESS } else { ExitCode::from(2) };
     };
     let mut cmd = cargo();
-    cmd.args(["bench", "--quiet", "--package", package, "--bench", target, "--"]);
+    cmd.args(["bench", "--quiet", "--package", package, "--bench", target]);
+    // The backends bench compares two burn backends; only it builds the second one.
+    if *target == "backends" {
+        cmd.args(["--features", "flex"]);
+    }
+    cmd.arg("--");
     cmd.args(extra);
     run(cmd)
 }

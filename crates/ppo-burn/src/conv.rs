@@ -88,6 +88,17 @@ impl ConvBackend for burn_ndarray::NdArray {
     }
 }
 
+/// burn-flex lends its buffer when the tensor is `f32` and contiguous.
+#[cfg(feature = "flex")]
+impl ConvBackend for burn_flex::Flex {
+    fn read<R>(t: &FloatTensor<Self>, f: impl FnOnce(&[f32]) -> R) -> R {
+        if let Some(values) = t.as_slice::<f32>() {
+            return f(values);
+        }
+        read_copy::<Self, R>(t, f)
+    }
+}
+
 /// The backend a [`crate::Trainer`] learns on: autodiff over a [`ConvBackend`], itself a
 /// `ConvBackend` (implemented for every such backend).
 pub trait PpoBackend: AutodiffBackend<InnerBackend: ConvBackend> + ConvBackend {}

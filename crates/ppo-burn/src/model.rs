@@ -120,7 +120,7 @@ pub struct Conv<B: Backend> {
 
 impl<B: ConvBackend> Conv<B> {
     /// `relu(conv(x) + bias)`.
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let out = B::conv3x3_relu(
             x.into_primitive().tensor(),
             self.weight.val().into_primitive().tensor(),

@@ -28,6 +28,11 @@ use crate::seeds::{Stream, derive_seed};
 /// The backend the study uses: burn-ndarray (f32, single-threaded build) with autodiff.
 pub type DefaultBackend = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
 
+/// burn-flex with autodiff (feature `flex`): a second backend, measured by the `backends`
+/// benchmark (`docs/burn.md`).
+#[cfg(feature = "flex")]
+pub type FlexBackend = burn::backend::Autodiff<burn_flex::Flex>;
+
 const STATE_FILE: &str = "trainer_state.json";
 const CONFIG_FILE: &str = "ppo_config.toml";
 const FORMAT: u32 = 1;

@@ -1,5 +1,7 @@
 //! Predator-prey-grass smoke test: a few small iterations with both networks give finite
-//! metrics for both policies, and a checkpoint restores to identical next iterations.
+//! metrics for both policies, and a checkpoint restores to identical next iterations. With the
+//! `flex` feature (`cargo test -p ppo-burn --features flex --test pred_prey_grass`), the same on
+//! burn-flex.
 
 #![allow(clippy::unwrap_used)]
 
@@ -89,4 +91,39 @@ fn conv_numbers_do_not_depend_on_the_learner_threads() {
     let one = run(1);
     assert!(one[1]["type_1_prey/minibatch_steps"] > 0.0);
     assert_eq!(run(3), one);
+}
+
+/// The learner on burn-flex: both networks train with finite metrics, a seeded run repeats
+/// exactly, and a checkpoint restores to identical next iterations.
+#[cfg(feature = "flex")]
+#[test]
+fn flex_trains_repeats_and_resumes_exactly() {
+    for network in [Network::Mlp, Network::Conv] {
+        let dir =
+            std::env::temp_dir().join(format!("ppo-burn-flex-{network:?}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let run = |save: bool| {
+            let mut t: Trainer<ppo_burn::FlexBackend> =
+                Trainer::new(config(network), env(), 21, None).unwrap();
+            let first: Vec<_> = (0..2).map(|_| t.train_iteration().unwrap()).collect();
+            if save {
+                t.save(&dir).unwrap();
+            }
+            let next = t.train_iteration().unwrap().deterministic_map();
+            (first, next)
+        };
+        let (first, next) = run(true);
+        for m in &first {
+            assert!(m.to_map().values().all(|v| v.is_finite()), "{network:?}");
+            assert!(m.policies["type_1_prey"].minibatch_steps > 0);
+        }
+        let (again, _) = run(false);
+        let maps = |ms: &[ppo_burn::IterationMetrics]| {
+            ms.iter().map(|m| m.deterministic_map()).collect::<Vec<_>>()
+        };
+        assert_eq!(maps(&first), maps(&again), "{network:?}: same seed, same numbers");
+        let mut r: Trainer<ppo_burn::FlexBackend> = Trainer::load(&dir, env(), None).unwrap();
+        assert_eq!(r.train_iteration().unwrap().deterministic_map(), next, "{network:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use burn_ndarray::NdArray;
 use ppo_burn::learner::PolicyBatch;
@@ -18,9 +19,14 @@ pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
 
 /// Best of a few `n^3` single-threaded matrix multiplies with burn-ndarray, in GFLOP/s.
 pub fn matmul_peak(n: usize, reps: usize) -> f64 {
+    matmul_peak_on::<NdArray>(n, reps)
+}
+
+/// Best of a few `n^3` matrix multiplies on backend `B` (from the calling thread), in GFLOP/s.
+pub fn matmul_peak_on<B: Backend>(n: usize, reps: usize) -> f64 {
     let d = Default::default();
-    let a = Tensor::<NdArray, 2>::random([n, n], Distribution::Default, &d);
-    let b = Tensor::<NdArray, 2>::random([n, n], Distribution::Default, &d);
+    let a = Tensor::<B, 2>::random([n, n], Distribution::Default, &d);
+    let b = Tensor::<B, 2>::random([n, n], Distribution::Default, &d);
     let mut best = f64::INFINITY;
     for _ in 0..reps {
         let t = Instant::now();
