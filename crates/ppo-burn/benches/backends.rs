@@ -24,10 +24,10 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor, TensorData};
-use common::{best_ms, matmul_peak_on, synthetic_batch};
+use common::{best_ms, learner_step_ms, matmul_peak_on, synthetic_batch};
 use marl_env::AgentKind;
 use ppo_burn::conv::PpoBackend;
-use ppo_burn::learner::{PolicyLearner, StepSums};
+use ppo_burn::learner::PolicyLearner;
 use ppo_burn::model::{ActorCritic, Conv, NetSpec};
 use ppo_burn::{DefaultBackend, FlexBackend, Init, Network, PpoConfig, PpoError};
 use rand::SeedableRng;
@@ -42,6 +42,8 @@ struct Sizes {
     n_peak: usize,
     /// (samples, channels in, channels out, side) of the conv layer.
     layer: (usize, usize, usize, usize),
+    /// A pool of one thread: everything runs in it, so our conv op runs alone too.
+    pool: rayon::ThreadPool,
 }
 
 /// Milliseconds of one learner step and of actor inference for `spec` on backend `B`.
@@ -51,16 +53,8 @@ fn learner<B: PpoBackend>(spec: &NetSpec, s: &Sizes) -> Result<(f64, f64), PpoEr
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = ActorCritic::<B>::init(spec, Init::Torch, &mut rng, &device);
     let data = synthetic_batch(spec, s.mb, &mut rng);
-    let idx: Vec<usize> = (0..s.mb).collect();
     let mut learner = PolicyLearner::new("bench".to_string(), spec.clone(), model, &config);
-    let mut sums = StepSums::default();
-    let mut result = Ok(());
-    let step_ms = best_ms(s.reps, || {
-        if result.is_ok() {
-            result = learner.step(&data, &idx, &config, 1, &mut sums);
-        }
-    });
-    result?;
+    let step_ms = learner_step_ms(&mut learner, &data, &config, s.reps, &s.pool)?;
     let actor = learner.inference_actor()?;
     let obs = data.obs[..s.agents * spec.obs_len()].to_vec();
     let obs = Tensor::<B::InnerBackend, 2>::from_data(
@@ -140,6 +134,9 @@ fn main() -> Result<(), PpoError> {
     let spec = |network: Network, k: &AgentKind| {
         NetSpec::new(&PpoConfig { network, ..PpoConfig::default() }, k)
     };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| {
+        PpoError::Config { field: "learner_threads".to_string(), reason: e.to_string() }
+    })?;
     let sizes = if full {
         Sizes {
             specs: vec![
@@ -153,6 +150,7 @@ fn main() -> Result<(), PpoError> {
             reps: 7,
             n_peak: 1024,
             layer: (128, 64, 64, 9),
+            pool,
         }
     } else {
         println!("tiny run (pass --bench for the reference networks)");
@@ -167,13 +165,11 @@ fn main() -> Result<(), PpoError> {
             reps: 1,
             n_peak: 128,
             layer: (2, 3, 4, 5),
+            pool,
         }
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| {
-        PpoError::Config { field: "learner_threads".to_string(), reason: e.to_string() }
-    })?;
-    let mut all = pool.install(|| measure::<DefaultBackend>("ndarray", &sizes))?;
-    all.extend(pool.install(|| measure::<FlexBackend>("flex", &sizes))?);
+    let mut all = sizes.pool.install(|| measure::<DefaultBackend>("ndarray", &sizes))?;
+    all.extend(sizes.pool.install(|| measure::<FlexBackend>("flex", &sizes))?);
     for (label, _) in &sizes.specs {
         let (a, b) =
             (all[&format!("ndarray_{label}_step_ms")], all[&format!("flex_{label}_step_ms")]);

@@ -17,12 +17,12 @@
 
 mod common;
 
-use common::{best_ms, matmul_peak, matmul_peak_threads, synthetic_batch};
+use common::{best_ms, learner_step_ms, matmul_peak, matmul_peak_threads, synthetic_batch};
 
 use burn::tensor::{Tensor, TensorData};
 use burn_ndarray::NdArray;
 use marl_env::AgentKind;
-use ppo_burn::learner::{PolicyLearner, StepSums};
+use ppo_burn::learner::PolicyLearner;
 use ppo_burn::model::{ActorCritic, NetSpec};
 use ppo_burn::{DefaultBackend, Init, Network, PpoConfig, PpoError};
 use rand::SeedableRng;
@@ -49,7 +49,6 @@ fn measure(
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = ActorCritic::<B>::init(spec, Init::Torch, &mut rng, &device);
     let data = synthetic_batch(spec, mb, &mut rng);
-    let idx: Vec<usize> = (0..mb).collect();
     let train_flops = 3.0 * spec.forward_flops() as f64 * mb as f64;
 
     // Forward and backward alone (no loss terms, no optimiser).
@@ -65,16 +64,7 @@ fn measure(
     });
 
     let mut learner = PolicyLearner::new(name.to_string(), spec.clone(), model, &config);
-    let mut sums = StepSums::default();
-    let mut result = Ok(());
-    let step_ms = pool.install(|| {
-        best_ms(reps, || {
-            if result.is_ok() {
-                result = learner.step(&data, &idx, &config, 1, &mut sums);
-            }
-        })
-    });
-    result?;
+    let step_ms = learner_step_ms(&mut learner, &data, &config, reps, pool)?;
 
     let actor = learner.inference_actor()?;
     let inner = Tensor::<NdArray, 2>::from_data(

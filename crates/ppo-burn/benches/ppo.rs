@@ -19,11 +19,11 @@
 
 mod common;
 
-use common::{arg, best_ms, matmul_peak, matmul_peak_threads, synthetic_batch};
+use common::{arg, best_ms, learner_step_ms, matmul_peak, matmul_peak_threads, synthetic_batch};
 
 use burn::module::AutodiffModule;
 use marl_env::{AgentKind, PpgConfig};
-use ppo_burn::learner::{PolicyLearner, StepSums, values_of};
+use ppo_burn::learner::{PolicyLearner, values_of};
 use ppo_burn::model::{ActorCritic, NetSpec};
 use ppo_burn::{
     DefaultBackend, EnvSpec, Init, IterationMetrics, Network, PpoConfig, PpoError, Trainer,
@@ -120,23 +120,14 @@ fn step_and_critic_ms(
         ActorCritic::<DefaultBackend>::init(spec, Init::Torch, &mut rng, &Default::default());
     let data = synthetic_batch(spec, minibatch, &mut rng);
     let values = synthetic_batch(spec, n_values, &mut rng);
-    let idx: Vec<usize> = (0..minibatch).collect();
     let critic = model.critic.valid();
     let mut learner = PolicyLearner::new("bench".to_string(), spec.clone(), model, &config);
-    let mut sums = StepSums::default();
-    let mut result = Ok(());
-    let (step, critic_ms) = pool.install(|| {
-        let step = best_ms(reps, || {
-            if result.is_ok() {
-                result = learner.step(&data, &idx, &config, 1, &mut sums);
-            }
-        });
-        let mut values_result = Ok(Vec::new());
-        let critic_ms = best_ms(1, || values_result = values_of(&critic, spec, &values.obs));
-        (step, values_result.map(|_| critic_ms))
-    });
-    result?;
-    Ok((step, critic_ms?))
+    let step = learner_step_ms(&mut learner, &data, &config, reps, pool)?;
+    let mut values_result = Ok(Vec::new());
+    let critic_ms =
+        pool.install(|| best_ms(1, || values_result = values_of(&critic, spec, &values.obs)));
+    values_result?;
+    Ok((step, critic_ms))
 }
 
 fn main() -> Result<(), ppo_burn::PpoError> {

@@ -11,8 +11,8 @@
 //!
 //! The race folder (default: the workspace's `target/ppo-race`) holds `race.json` (settings),
 //! `curves.csv` (every iteration of both runs, appended and flushed as it finishes),
-//! `curves.png` (`score_pred` against wall time and against iterations, drawn at the end) and per run a checkpoint of
-//! its last iteration (`mlp/checkpoint`, `conv/checkpoint`). Each run keeps its own clock:
+//! `curves.png` (`score_pred` against wall time and against iterations, drawn at the end) and
+//! per run a checkpoint of its last iteration (`mlp/checkpoint`, `conv/checkpoint`). Each run keeps its own clock:
 //! the wall time of its finished iterations, continued across resumes (time lost in an
 //! interrupted iteration is not counted). A run still inside an iteration when its budget ends
 //! is cut there. Without `--bench` (as `cargo test --all-targets` runs it) a tiny

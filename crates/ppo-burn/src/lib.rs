@@ -21,8 +21,9 @@
 //!    [`PpoError::NonFinite`].
 //!
 //! The backend is a type parameter (`B: PpoBackend`: burn autodiff over a backend that runs our
-//! conv layer, [`conv::ConvBackend`]; default [`DefaultBackend`] = burn-ndarray with autodiff; feature `flex` adds `FlexBackend`,
-//! burn-flex with autodiff, which the `backends` benchmark measures against it).
+//! conv layer, [`conv::ConvBackend`]; default [`DefaultBackend`] = burn-ndarray with autodiff;
+//! feature `flex` adds `FlexBackend`, burn-flex with autodiff, which the `backends` benchmark
+//! measures against it).
 //! The learner runs in its own rayon pool, pinned to the trainer's cores, over which the conv
 //! layers spread their work; the numbers do not depend on its size. Checkpoints
 //! ([`Trainer::save`], [`Trainer::load`]) restore a run exactly: same seed, same numbers.

@@ -7,8 +7,10 @@ use std::time::Instant;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use burn_ndarray::NdArray;
-use ppo_burn::learner::PolicyBatch;
+use ppo_burn::conv::PpoBackend;
+use ppo_burn::learner::{PolicyBatch, PolicyLearner, StepSums};
 use ppo_burn::model::NetSpec;
+use ppo_burn::{PpoConfig, PpoError};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -76,6 +78,28 @@ pub fn best_ms(reps: usize, mut f: impl FnMut()) -> f64 {
         best = best.min(t.elapsed().as_secs_f64());
     }
     best * 1e3
+}
+
+/// Best milliseconds of `reps` learner minibatch steps (`PolicyLearner::step`: loss, backward,
+/// gradient norm, Adam) over all rows of `data`, run inside `pool`.
+pub fn learner_step_ms<B: PpoBackend>(
+    learner: &mut PolicyLearner<B>,
+    data: &PolicyBatch,
+    config: &PpoConfig,
+    reps: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<f64, PpoError> {
+    let idx: Vec<usize> = (0..data.n).collect();
+    let mut sums = StepSums::default();
+    let mut result = Ok(());
+    let ms = pool.install(|| {
+        best_ms(reps, || {
+            if result.is_ok() {
+                result = learner.step(data, &idx, config, 1, &mut sums);
+            }
+        })
+    });
+    result.map(|()| ms)
 }
 
 /// A synthetic batch of `n` rows with random observations and actions.
