@@ -10,6 +10,7 @@ mod env_cmd;
 mod replay;
 mod report;
 mod study;
+mod trial_worker;
 
 /// Tune reinforcement-learning agents: studies with TPE, ASHA and stoppers.
 #[derive(Debug, Parser)]
@@ -30,6 +31,9 @@ enum Command {
     Env(env_cmd::EnvCommand),
     /// Plots and summaries of a study folder.
     Report(report::ReportArgs),
+    /// Serve one trial of a study on stdin/stdout (started by `hpo study`, one per PPO trial).
+    #[command(hide = true)]
+    TrialWorker,
 }
 
 /// An error that is the user's input (exit code 2), as opposed to a runtime failure (exit code 1).
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Env(cmd) => env_cmd::run(cmd),
         Command::Report(args) => report::run(args),
+        Command::TrialWorker => trial_worker::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use hpo_runner::config::StudyConfig;
+use hpo_runner::config::{ObjectiveKind, StudyConfig};
 use hpo_runner::journal::JournalEvent;
+use hpo_runner::objective::Objective;
+use hpo_runner::process::ProcessObjective;
 use hpo_runner::study::{Observer, RunOptions, StudySummary, StudyView, files, run_study};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -57,6 +59,10 @@ pub struct StudyArgs {
     /// Print plain lines instead of the live view.
     #[arg(long)]
     plain: bool,
+    /// Train PPO trials as threads of this process rather than one process each (the same
+    /// numbers; slower with several trials at once, see docs/ppo.md "Threads").
+    #[arg(long)]
+    in_process: bool,
     /// List the presets and exit.
     #[arg(long)]
     list_presets: bool,
@@ -111,6 +117,16 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     let config_text = cfg.to_toml_string().context("serialising the config")?;
     let objective =
         hpo_runner::build_objective(&cfg).map_err(|e| input(format!("{origin}: {e}")))?;
+    // PPO trials train in their own processes (this executable's `trial-worker`): in one
+    // process burn-autodiff makes concurrent trials wait for each other's backward passes.
+    let objective: Arc<dyn Objective> = match cfg.objective.kind {
+        ObjectiveKind::Ppo if !args.in_process => Arc::new(ProcessObjective {
+            program: std::env::current_exe().context("finding the hpo executable")?,
+            args: vec!["trial-worker".to_string()],
+            config_text: config_text.clone(),
+        }),
+        _ => objective,
+    };
 
     let dir = match (&args.resume, &args.out) {
         (Some(d), _) | (None, Some(d)) => d.clone(),

@@ -253,3 +253,53 @@ fn ctrl_c_ends_running_trials_as_interrupted_and_resume_finishes_them() {
     assert_eq!(data_rows(&cut.join("predator_final.csv")), expected);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A CSV without its timing columns (names with `seconds`, `time` or `ts`), as lines.
+fn untimed(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| {
+            let h = header[i];
+            !(h.contains("seconds") || h.contains("time") || h == "ts")
+        })
+        .collect();
+    std::iter::once(header.join(","))
+        .chain(lines.map(|line| {
+            let cols: Vec<&str> = line.split(',').collect();
+            keep.iter().map(|&i| cols.get(i).copied().unwrap_or("")).collect::<Vec<_>>().join(",")
+        }))
+        .collect()
+}
+
+#[test]
+fn ppo_trials_in_worker_processes_report_what_they_report_in_process() {
+    let dir = temp_dir("workers");
+    let run = |name: &str, extra: &[&str]| -> PathBuf {
+        let out = dir.join(name);
+        let mut cmd = hpo();
+        cmd.args(["study", "--plain", "--preset", "smoke", "--num-samples", "2"])
+            .args(["--max-concurrent", "1", "--out"])
+            .arg(&out)
+            .args(extra);
+        run_ok(&mut cmd);
+        out
+    };
+    let workers = run("workers", &[]);
+    let threads = run("threads", &["--in-process"]);
+    // Each trial ran in a worker process (its log is in the trial's folder) or did not.
+    assert!(workers.join("trials/trial_0000/worker.log").exists());
+    assert!(!threads.join("trials/trial_0000/worker.log").exists());
+    let finals = |out: &Path| data_rows(&out.join("predator_final.csv"));
+    assert_eq!(finals(&workers).len(), 2);
+    assert_eq!(finals(&workers), finals(&threads));
+    for trial in ["trial_0000", "trial_0001"] {
+        let progress = |out: &Path| untimed(&out.join("trials").join(trial).join("progress.csv"));
+        let (a, b) = (progress(&workers), progress(&threads));
+        assert!(a.len() > 2, "{trial}: {a:?}");
+        assert!(a[0].contains("score_pred") && a[0].contains("policy_loss"), "{}", a[0]);
+        assert_eq!(a, b, "{trial}: every metric of every iteration");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,7 +2,9 @@
 //! decision [`pipeline`] (stoppers, then ASHA, in Ray Tune's order) and the study folder's files;
 //! trial workers, one thread per trial pinned to its core group, run an [`objective::Objective`]
 //! and talk to the coordinator over crossbeam channels: a report goes up, a decision comes back
-//! before the trial's next iteration.
+//! before the trial's next iteration. [`process::ProcessObjective`] runs each trial of an
+//! objective in a child process instead (what `hpo study` does for PPO, whose trials slow each
+//! other down inside one process).
 //!
 //! It is the only crate that spawns study threads, pins cores and writes study files (the
 //! `journal.jsonl` source of truth and its CSV views); it prints nothing: it tells an
@@ -35,6 +37,7 @@ pub mod journal;
 pub mod objective;
 pub mod pipeline;
 pub mod ppo_objective;
+pub mod process;
 pub mod sampling;
 pub mod study;
 pub mod worker;

@@ -1,8 +1,11 @@
 //! Which network reaches `score_pred >= 1.0` first in wall time: the MLP and the conv network
 //! train side by side on predator-prey-grass with the reference hyperparameters (lr 1.1e-4,
-//! 26 epochs, 1024 env steps per iteration, 3 env runners), each pinned to its own core (its
-//! learner, its runners and its learner pool of one thread), until one reaches the target, the
-//! other's clock passes the winner's time, or the time budget runs out.
+//! 26 epochs, 1024 env steps per iteration, 3 env runners), each in its own process pinned to
+//! its own core (its learner, its runners and its learner pool of one thread), until one reaches
+//! the target, the other's clock passes the winner's time, or the time budget runs out. Separate
+//! processes, because burn-autodiff keeps one graph registry per process: a backward pass's
+//! cleanup locks every graph in it, so in one process the MLP's learner waits for the conv's
+//! backward passes (docs/ppo.md, "Threads").
 //!
 //! `cargo xtask bench ppo-race [-- --minutes 60 --seed 0 --epochs 26 --lr 1.1e-4 --out DIR]`;
 //! `cargo xtask bench ppo-race -- --resume DIR [--minutes M]` continues a race that was stopped
@@ -26,8 +29,9 @@ mod common;
 use common::arg;
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -138,7 +142,7 @@ impl Shared {
     }
 }
 
-/// One run of the race.
+/// One run of the race, trained in its own process (`--race-worker NET --dir OUT`).
 struct Run {
     network: Network,
     settings: Settings,
@@ -146,12 +150,57 @@ struct Run {
     core: Option<usize>,
     /// The run's clock at its checkpoint (0 for a new run); `Some` resumes from `dir`.
     resume_at: Option<f64>,
+    /// The other network's time to the target, when it had reached it before this run started.
+    stop_at: Option<f64>,
 }
 
-/// Trains until the target, the budget, `max_iterations`, or until the other network has hit
-/// the target at an earlier time on its clock; every finished iteration is checkpointed, then
-/// appended to the CSV, then sent.
-fn race_one(run: Run, shared: &Shared, tx: &Sender<Msg>) -> Result<(), String> {
+impl Run {
+    /// The worker's command line, read back by [`Run::from_args`].
+    fn args(&self, out: &Path) -> Vec<String> {
+        let mut args = vec![
+            "--race-worker".to_string(),
+            label(self.network).to_string(),
+            "--dir".to_string(),
+            out.display().to_string(),
+        ];
+        let options = [
+            ("--core", self.core.map(|c| c.to_string())),
+            ("--resume-at", self.resume_at.map(|t| t.to_string())),
+            ("--stop-at", self.stop_at.map(|t| t.to_string())),
+        ];
+        for (name, value) in options {
+            if let Some(value) = value {
+                args.extend([name.to_string(), value]);
+            }
+        }
+        args
+    }
+
+    fn from_args(args: &[String]) -> Result<Run, Box<dyn std::error::Error>> {
+        let network = match arg::<String>(args, "--race-worker").as_deref() {
+            Some("mlp") => Network::Mlp,
+            Some("conv") => Network::Conv,
+            other => return Err(format!("--race-worker: unknown network {other:?}").into()),
+        };
+        let out: PathBuf = arg(args, "--dir").ok_or("--race-worker needs --dir")?;
+        let text = std::fs::read_to_string(out.join("race.json"))?;
+        Ok(Run {
+            network,
+            settings: serde_json::from_str(&text)?,
+            dir: out.join(label(network)),
+            core: arg(args, "--core"),
+            resume_at: arg(args, "--resume-at"),
+            stop_at: arg(args, "--stop-at"),
+        })
+    }
+}
+
+/// The worker: trains until the target, the budget, `max_iterations`, the other network's time
+/// to the target (`stop_at`), or until the race says `end`. After every finished iteration it
+/// saves a checkpoint beside the last one, prints the row (`row <csv>`), waits for the race to
+/// write it to the CSV (`go` or `end` on stdin), then swaps the checkpoint in: a resume finds
+/// either the new checkpoint with its row written, or the previous one.
+fn race_one(run: Run) -> Result<(), String> {
     let (config, env) = run.settings.config_and_env();
     let config = PpoConfig { network: run.network, ..config };
     let cores = run.core.map(|c| vec![c]);
@@ -164,11 +213,12 @@ fn race_one(run: Run, shared: &Shared, tx: &Sender<Msg>) -> Result<(), String> {
         }
     };
     let budget = run.settings.minutes * 60.0;
-    let other = NETWORKS[1 - run.network as usize];
     let start = Instant::now();
     let clock = || offset + start.elapsed().as_secs_f64();
+    let mut replies = std::io::stdin().lock().lines();
+    let mut stdout = std::io::stdout().lock();
     loop {
-        let lost = shared.hit(other).is_some_and(|t| clock() >= t);
+        let lost = run.stop_at.is_some_and(|t| clock() >= t);
         if clock() >= budget || lost || trainer.iteration() >= run.settings.max_iterations {
             return Ok(());
         }
@@ -188,24 +238,58 @@ fn race_one(run: Run, shared: &Shared, tx: &Sender<Msg>) -> Result<(), String> {
             sample_s: m.sample_seconds,
             learn_s: m.learn_seconds,
         };
-        // Checkpoint first, then the row, then swap the checkpoint in: a resume finds either
-        // the new checkpoint with its row written, or the previous one.
         let _ = std::fs::remove_dir_all(&fresh);
         trainer.save(&fresh).map_err(|e| e.to_string())?;
+        writeln!(stdout, "row {}", row.csv())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| e.to_string())?;
+        // No answer: the race is gone and the row may not be written; keep the old checkpoint.
+        let Some(Ok(reply)) = replies.next() else { return Ok(()) };
+        let _ = std::fs::remove_dir_all(&checkpoint);
+        std::fs::rename(&fresh, &checkpoint).map_err(|e| e.to_string())?;
+        if reply.trim() != "go" {
+            return Ok(());
+        }
+    }
+}
+
+/// The race's side of one run: writes each row its worker prints to the CSV, notes a hit,
+/// answers `end` to a run that reached the target or whose clock has passed the other's time
+/// to it (else `go`), and passes the row on. Ends when the worker closes its output.
+fn relay(
+    network: Network,
+    output: ChildStdout,
+    mut input: ChildStdin,
+    shared: &Shared,
+    tx: &Sender<Msg>,
+) -> Result<(), String> {
+    let other = NETWORKS[1 - network as usize];
+    let header: Vec<&str> = HEADER.split(',').collect();
+    for line in BufReader::new(output).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let Some(fields) = line.strip_prefix("row ") else {
+            println!("{line}");
+            continue;
+        };
+        let row = parse_row(&header, fields)?;
+        if row.network != network {
+            return Err(format!("the {} worker sent a {} row", label(network), label(row.network)));
+        }
         {
             let mut csv = shared.csv.lock().map_err(|_| "csv lock poisoned".to_string())?;
             writeln!(csv, "{}", row.csv()).and_then(|()| csv.flush()).map_err(|e| e.to_string())?;
         }
-        let _ = std::fs::remove_dir_all(&checkpoint);
-        std::fs::rename(&fresh, &checkpoint).map_err(|e| e.to_string())?;
         let hit = row.score_pred >= TARGET;
         if hit {
-            shared.hits[run.network as usize].store(wall_s.to_bits(), Ordering::SeqCst);
+            shared.hits[network as usize].store(row.wall_s.to_bits(), Ordering::SeqCst);
         }
-        if tx.send(Msg::Row(row)).is_err() || hit {
-            return Ok(());
-        }
+        let lost = shared.hit(other).is_some_and(|t| row.wall_s >= t);
+        let listening = tx.send(Msg::Row(row)).is_ok();
+        let reply = if hit || lost || !listening { "end" } else { "go" };
+        // A worker that has already exited cannot be told; its output then ends too.
+        let _ = writeln!(input, "{reply}").and_then(|()| input.flush());
     }
+    Ok(())
 }
 
 /// By network, then iteration.
@@ -292,34 +376,39 @@ fn panel(
     Ok(())
 }
 
+/// One CSV line of a run, its columns named by `header`.
+fn parse_row(header: &[&str], line: &str) -> Result<Row, String> {
+    let f: Vec<&str> = line.split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let get = |name: &str| -> f64 {
+        col(name).and_then(|i| f.get(i)).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+    };
+    let network = match f.first() {
+        Some(&"mlp") => Network::Mlp,
+        Some(&"conv") => Network::Conv,
+        other => return Err(format!("unknown network {other:?}")),
+    };
+    Ok(Row {
+        network,
+        iteration: get("iteration") as u64,
+        wall_s: get("wall_s"),
+        score_pred: get("score_pred"),
+        predator_return: get("predator_return"),
+        env_steps_total: get("env_steps_total") as u64,
+        agent_steps: get("agent_steps").max(0.0) as u64,
+        sample_s: get("sample_s"),
+        learn_s: get("learn_s"),
+    })
+}
+
 /// The rows of a `curves.csv` written by an earlier race (columns by name).
 fn read_rows(path: &Path) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().ok_or("empty curves.csv")?.split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name);
     let mut rows = Vec::new();
     for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        let get = |name: &str| -> f64 {
-            col(name).and_then(|i| f.get(i)).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-        };
-        let network = match f.first() {
-            Some(&"mlp") => Network::Mlp,
-            Some(&"conv") => Network::Conv,
-            other => return Err(format!("{}: unknown network {other:?}", path.display()).into()),
-        };
-        rows.push(Row {
-            network,
-            iteration: get("iteration") as u64,
-            wall_s: get("wall_s"),
-            score_pred: get("score_pred"),
-            predator_return: get("predator_return"),
-            env_steps_total: get("env_steps_total") as u64,
-            agent_steps: get("agent_steps").max(0.0) as u64,
-            sample_s: get("sample_s"),
-            learn_s: get("learn_s"),
-        });
+        rows.push(parse_row(&header, line).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     Ok(rows)
 }
@@ -414,6 +503,8 @@ fn race(
     let earliest = resume_at.iter().map(|a| a.unwrap_or(0.0)).fold(f64::INFINITY, f64::min);
     let deadline = start + Duration::from_secs_f64((settings.minutes * 60.0 - earliest).max(0.0));
     let (tx, rx) = unbounded();
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
     for (network, core) in NETWORKS.into_iter().zip(placement) {
         let dir = out.join(label(network));
         std::fs::create_dir_all(&dir)?;
@@ -423,22 +514,36 @@ fn race(
             dir,
             core,
             resume_at: resume_at[network as usize],
+            stop_at: shared.hit(NETWORKS[1 - network as usize]),
         };
+        let mut child = Command::new(&exe)
+            .args(run.args(out))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the {} worker: {e}", label(network)))?;
+        let output = child.stdout.take().ok_or("worker has no stdout")?;
+        let input = child.stdin.take().ok_or("worker has no stdin")?;
         let (tx, shared) = (tx.clone(), Arc::clone(&shared));
         std::thread::spawn(move || {
-            let result = race_one(run, &shared, &tx);
+            let result = relay(network, output, input, &shared, &tx);
             let _ = tx.send(Msg::Done(network, result));
         });
+        children.push((network, child));
     }
     drop(tx);
 
     let mut running = NETWORKS.len();
+    let mut cut = false;
     while running > 0 {
         let wait = deadline.saturating_duration_since(Instant::now());
         let msg = match rx.recv_timeout(wait) {
             Ok(msg) => msg,
             // The budget is over: whatever is mid-iteration is cut.
-            Err(_) => break,
+            Err(_) => {
+                cut = true;
+                break;
+            }
         };
         match msg {
             Msg::Row(r) => {
@@ -469,12 +574,25 @@ fn race(
             }
         }
     }
+    for (network, mut child) in children {
+        if cut {
+            let _ = child.kill();
+        }
+        let status = child.wait()?;
+        if !status.success() && !cut {
+            println!("{} worker failed: {status}", label(network));
+        }
+    }
     sort_rows(&mut rows);
     Ok(rows)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    // `--race-worker NET --dir OUT ...`: one run of the race, started by `race`.
+    if args.iter().any(|a| a == "--race-worker") {
+        return Ok(race_one(Run::from_args(&args)?)?);
+    }
     // `--replot DIR`: redraw DIR/curves.png from DIR/curves.csv and stop.
     if let Some(dir) = arg::<PathBuf>(&args, "--replot") {
         let rows = read_rows(&dir.join("curves.csv"))?;
@@ -512,8 +630,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let rows = race(&out, &settings, resume.is_some())?;
     report(&out, &rows, start.elapsed().as_secs_f64() / 60.0)?;
-    // A run cut mid-iteration still holds its thread: leave without waiting for it.
-    std::process::exit(0)
+    Ok(())
 }
 
 /// Draw the curves and print the summary and the JSON line.
