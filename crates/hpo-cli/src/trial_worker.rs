@@ -2,8 +2,6 @@
 //! `hpo study`, which starts one per PPO trial (hpo_runner::process). Requests come on stdin,
 //! answers go to stdout; anything meant for people goes to stderr (the trial's `worker.log`).
 
-use std::time::Duration;
-
 /// Serve one trial until stdin ends. A watchdog ends the worker when the study that started it
 /// is gone (its parent changes), so a study killed mid-iteration leaves no worker training on.
 pub fn run() -> anyhow::Result<()> {
@@ -12,7 +10,7 @@ pub fn run() -> anyhow::Result<()> {
         let parent = std::os::unix::process::parent_id();
         std::thread::spawn(move || {
             loop {
-                std::thread::sleep(Duration::from_secs(1));
+                std::thread::sleep(std::time::Duration::from_secs(1));
                 if std::os::unix::process::parent_id() != parent {
                     eprintln!("trial worker: the study is gone; stopping");
                     std::process::exit(3);
@@ -20,8 +18,6 @@ pub fn run() -> anyhow::Result<()> {
             }
         });
     }
-    #[cfg(not(unix))]
-    let _ = Duration::ZERO;
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     hpo_runner::process::serve_trial(stdin, stdout)?;

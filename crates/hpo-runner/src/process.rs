@@ -230,22 +230,19 @@ pub fn serve_trial(input: impl BufRead, mut output: impl Write) -> std::io::Resu
                     Err(e) => Answer::Failed { error: WireError::from_error(&e, next_iteration) },
                 }
             }
-            (Request::Start { .. }, Some(_)) => Answer::Failed {
-                error: WireError::from_error(
-                    &ObjectiveError::Start("this worker already runs a trial".into()),
-                    0,
-                ),
-            },
-            (_, None) => Answer::Failed {
-                error: WireError::from_error(
-                    &ObjectiveError::Start("no trial started: send `start` first".into()),
-                    0,
-                ),
-            },
+            (Request::Start { .. }, Some(_)) => refused("this worker already runs a trial"),
+            (_, None) => refused("no trial started: send `start` first"),
         };
         send(&mut output, &answer)?;
     }
     Ok(())
+}
+
+/// The answer to a request this worker cannot take.
+fn refused(message: &str) -> Answer {
+    Answer::Failed {
+        error: WireError { kind: "start".into(), iteration: 0, message: message.into() },
+    }
 }
 
 /// Build the objective from the configuration and start the trial; also the trial's next
