@@ -9,12 +9,11 @@
 //! other's backward passes; in their own processes they do not (`docs/ppo.md`, "Threads").
 //! The numbers do not change: a trial in a worker reports what it reports in-process.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use hpo_sampler::ParamValue;
+use hpo_sampler::Params;
 use serde::{Deserialize, Serialize};
 
 use crate::config::StudyConfig;
@@ -64,25 +63,17 @@ enum Answer {
     },
 }
 
-/// A [`TrialContext`] whose float parameters travel as text, so they arrive bit for bit.
+/// A [`TrialContext`] as it crosses the pipe (floats arrive bit for bit: the workspace builds
+/// serde_json with `float_roundtrip`).
 #[derive(Debug, Serialize, Deserialize)]
 struct WireContext {
     trial: u64,
     name: String,
-    params: Vec<(String, WireValue)>,
+    params: Params,
     seed: u64,
     cores: Vec<usize>,
     dir: PathBuf,
     resume_after: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum WireValue {
-    Float(String),
-    Int(i64),
-    Str(String),
-    Bool(bool),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -95,23 +86,10 @@ struct WireError {
 
 impl WireContext {
     fn from_ctx(ctx: &TrialContext) -> WireContext {
-        let params = ctx
-            .params
-            .iter()
-            .map(|(name, value)| {
-                let v = match value {
-                    ParamValue::Float(x) => WireValue::Float(x.to_string()),
-                    ParamValue::Int(i) => WireValue::Int(*i),
-                    ParamValue::Str(s) => WireValue::Str(s.clone()),
-                    ParamValue::Bool(b) => WireValue::Bool(*b),
-                };
-                (name.clone(), v)
-            })
-            .collect();
         WireContext {
             trial: ctx.trial,
             name: ctx.name.clone(),
-            params,
+            params: ctx.params.clone(),
             seed: ctx.seed,
             cores: ctx.cores.clone(),
             dir: ctx.dir.clone(),
@@ -119,28 +97,16 @@ impl WireContext {
         }
     }
 
-    fn into_ctx(self) -> Result<TrialContext, String> {
-        let mut params = BTreeMap::new();
-        for (name, value) in self.params {
-            let v = match value {
-                WireValue::Float(text) => ParamValue::Float(
-                    text.parse().map_err(|_| format!("parameter `{name}`: bad float {text:?}"))?,
-                ),
-                WireValue::Int(i) => ParamValue::Int(i),
-                WireValue::Str(s) => ParamValue::Str(s),
-                WireValue::Bool(b) => ParamValue::Bool(b),
-            };
-            params.insert(name, v);
-        }
-        Ok(TrialContext {
+    fn into_ctx(self) -> TrialContext {
+        TrialContext {
             trial: self.trial,
             name: self.name,
-            params,
+            params: self.params,
             seed: self.seed,
             cores: self.cores,
             dir: self.dir,
             resume_after: self.resume_after,
-        })
+        }
     }
 }
 
@@ -251,7 +217,7 @@ fn start_local(config: &str, ctx: WireContext) -> Result<(Box<dyn TrialRun>, u64
     let cfg = StudyConfig::from_toml_str(config)
         .map_err(|e| ObjectiveError::Start(format!("trial worker config: {e}")))?;
     let objective = crate::build_objective(&cfg).map_err(ObjectiveError::Start)?;
-    let ctx = ctx.into_ctx().map_err(ObjectiveError::Start)?;
+    let ctx = ctx.into_ctx();
     let first = ctx.resume_after + 1;
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| objective.start(&ctx)))
         .map_err(|payload| {
@@ -408,11 +374,13 @@ impl Drop for ProcessRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hpo_sampler::ParamValue;
 
     #[test]
     fn float_parameters_and_metrics_cross_bit_for_bit() {
-        let mut params = BTreeMap::new();
-        params.insert("lr".to_string(), ParamValue::Float(1.0999999999999999e-4));
+        let mut params = Params::new();
+        // serde_json without `float_roundtrip` reads this one back one ulp higher.
+        params.insert("lr".to_string(), ParamValue::Float(9.007283896565407e-5));
         params.insert("num_epochs".to_string(), ParamValue::Int(26));
         params.insert("network".to_string(), ParamValue::Str("conv".into()));
         let ctx = TrialContext {
@@ -426,7 +394,7 @@ mod tests {
         };
         let text = serde_json::to_string(&WireContext::from_ctx(&ctx)).expect("serialises");
         let back: WireContext = serde_json::from_str(&text).expect("parses");
-        let back = back.into_ctx().expect("valid");
+        let back = back.into_ctx();
         assert_eq!(back.params, ctx.params);
         assert_eq!((back.trial, back.seed, back.resume_after), (3, 42, 5));
         assert_eq!(back.cores, vec![8, 9]);
@@ -450,7 +418,7 @@ mod tests {
                 ctx: WireContext {
                     trial: 0,
                     name: "trial_0000".into(),
-                    params: Vec::new(),
+                    params: Params::new(),
                     seed: 0,
                     cores: Vec::new(),
                     dir: std::env::temp_dir(),
@@ -490,7 +458,7 @@ mod tests {
         let ctx = TrialContext {
             trial: 0,
             name: "trial_0000".into(),
-            params: BTreeMap::new(),
+            params: Params::new(),
             seed: 0,
             cores: Vec::new(),
             dir: dir.clone(),
