@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod env_cmd;
+mod eval;
 mod replay;
 mod report;
 mod study;
@@ -29,6 +30,8 @@ enum Command {
     /// Play or draw the predator-prey-grass environment.
     #[command(subcommand)]
     Env(env_cmd::EnvCommand),
+    /// Play a trained PPO checkpoint (no learning) and print the score its episodes give.
+    Eval(eval::EvalArgs),
     /// Plots and summaries of a study folder.
     Report(report::ReportArgs),
     /// Serve one trial of a study on stdin/stdout (started by `hpo study`, one per PPO trial).
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Study(args) => study::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Env(cmd) => env_cmd::run(cmd),
+        Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
         Command::TrialWorker => trial_worker::run(),
     };

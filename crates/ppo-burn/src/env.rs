@@ -46,6 +46,16 @@ impl EnvSpec {
         }
     }
 
+    /// The built-in environment a [`name`](Self::name) stands for (`None` for a custom one or
+    /// an unreadable configuration).
+    pub fn from_name(name: &str) -> Option<EnvSpec> {
+        if name == "cartpole" {
+            return Some(EnvSpec::CartPole);
+        }
+        let json = name.strip_prefix("pred_prey_grass ")?;
+        serde_json::from_str::<PpgConfig>(json).ok().map(EnvSpec::PredPreyGrass)
+    }
+
     /// Build environment copy `index`.
     pub fn make(&self, index: usize) -> Result<Box<dyn MultiAgentEnv>, EnvError> {
         match self {

@@ -27,6 +27,9 @@
 //! The learner runs in its own rayon pool, pinned to the trainer's cores, over which the conv
 //! layers spread their work; the numbers do not depend on its size. Checkpoints
 //! ([`Trainer::save`], [`Trainer::load`]) restore a run exactly: same seed, same numbers.
+//! [`Trainer::evaluate`] plays the current policies without learning, also in other settings of
+//! the same environment (e.g. longer episodes); [`checkpoint_env`] names a checkpoint's
+//! environment.
 //!
 //! ```
 //! use ppo_burn::{EnvSpec, PpoConfig, Trainer};
@@ -52,6 +55,7 @@ pub mod config;
 pub mod conv;
 pub mod env;
 pub mod error;
+pub mod evaluate;
 pub mod gae;
 pub mod learner;
 pub mod loss;
@@ -64,7 +68,8 @@ pub mod trainer;
 pub use config::{Activation, Init, KlUpdate, Minibatching, Network, PpoConfig};
 pub use env::{EnvFactory, EnvSpec};
 pub use error::PpoError;
+pub use evaluate::{EvalEpisode, Evaluation};
 pub use metrics::{IterationMetrics, PolicyMetrics};
 #[cfg(feature = "flex")]
 pub use trainer::FlexBackend;
-pub use trainer::{DefaultBackend, Trainer};
+pub use trainer::{DefaultBackend, Trainer, checkpoint_env};

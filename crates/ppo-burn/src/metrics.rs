@@ -137,17 +137,22 @@ pub(crate) struct EpisodeStats {
     pub(crate) episodes_total: u64,
 }
 
-fn mean<'a>(xs: impl Iterator<Item = &'a f64>) -> f64 {
+/// The kind whose slot-0 agent is scored: `type_1_predator`, else the first kind.
+pub(crate) fn score_kind(kind_names: &[String]) -> usize {
+    kind_names.iter().position(|n| n == SCORE_AGENT_KIND).unwrap_or(0)
+}
+
+/// Mean of the values; 0 for none.
+pub(crate) fn mean<'a>(xs: impl Iterator<Item = &'a f64>) -> f64 {
     let (s, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     if n == 0 { 0.0 } else { s / n as f64 }
 }
 
 impl EpisodeStats {
     pub(crate) fn new(window: usize, kind_names: &[String]) -> Self {
-        let score_kind = kind_names.iter().position(|n| n == SCORE_AGENT_KIND).unwrap_or(0);
         EpisodeStats {
             window,
-            score_kind,
+            score_kind: score_kind(kind_names),
             lengths: VecDeque::new(),
             kind_returns: VecDeque::new(),
             slot0_returns: vec![VecDeque::new(); kind_names.len()],

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::PpoConfig;
 use crate::env::EnvSpec;
 use crate::error::PpoError;
+use crate::evaluate::{Evaluation, evaluate};
 use crate::learner::{PolicyLearner, explained_variance, run_epochs};
 use crate::metrics::{EpisodeStats, IterationMetrics, PolicyMetrics};
 use crate::model::{ActorCritic, Head, NetSpec};
@@ -386,6 +387,21 @@ impl<B: PpoBackend> Trainer<B> {
         self.policies.iter().map(|p| p.spec.clone()).collect()
     }
 
+    /// Play `episodes` episodes of `env` with the current policies, without learning (actions
+    /// sampled as in training; one environment copy on the calling thread; seeded by `seed`).
+    /// `env` may differ from the training environment in its settings (a longer episode, more
+    /// possible agents) but must have the same agent kinds, observation shapes and actions.
+    pub fn evaluate(
+        &self,
+        env: &EnvSpec,
+        episodes: usize,
+        seed: u64,
+    ) -> Result<Evaluation, PpoError> {
+        let actors =
+            self.policies.iter().map(|p| p.inference_actor()).collect::<Result<Vec<_>, _>>()?;
+        evaluate::<B::InnerBackend>(&actors, &self.specs(), &self.kinds, env, episodes, seed)
+    }
+
     /// Sample one batch, learn from it, report.
     pub fn train_iteration(&mut self) -> Result<IterationMetrics, PpoError> {
         if let Some(c) = self.learner_core {
@@ -577,6 +593,21 @@ impl<B: PpoBackend> Trainer<B> {
         t.stats = state.stats;
         Ok(t)
     }
+}
+
+/// The environment a checkpoint was made with, for [`Trainer::load`] (built-in environments
+/// only: a custom one's factory is not stored).
+pub fn checkpoint_env(dir: &Path) -> Result<EnvSpec, PpoError> {
+    let state_path = dir.join(STATE_FILE);
+    let bytes = std::fs::read(&state_path).map_err(|e| PpoError::checkpoint(&state_path, e))?;
+    let state: TrainerState =
+        serde_json::from_slice(&bytes).map_err(|e| PpoError::checkpoint(&state_path, e))?;
+    EnvSpec::from_name(&state.env).ok_or_else(|| {
+        PpoError::checkpoint(
+            &state_path,
+            format!("made with the custom environment `{}`: load it with its EnvSpec", state.env),
+        )
+    })
 }
 
 impl<B: PpoBackend> Drop for Trainer<B> {
