@@ -13,16 +13,7 @@ use crate::env::EnvSpec;
 use crate::error::PpoError;
 use crate::metrics::{mean, score_kind};
 use crate::model::{Head, NetSpec};
-use crate::rollout::Runner;
-
-/// One played episode.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EvalEpisode {
-    /// Environment steps (`step` calls), as in training metrics.
-    pub length: u64,
-    /// Sum of the rewards of all agents of each kind (kind order of [`Evaluation::kinds`]).
-    pub kind_returns: Vec<f64>,
-}
+use crate::rollout::{EpisodeRecord, Runner};
 
 /// What [`Trainer::evaluate`](crate::Trainer::evaluate) played.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,8 +22,9 @@ pub struct Evaluation {
     pub kinds: Vec<String>,
     /// Index into `kinds` of the kind whose slot 0 is scored (`type_1_predator`, else 0).
     pub score_kind: usize,
-    /// Finished episodes, in the order they ended.
-    pub episodes: Vec<EvalEpisode>,
+    /// Finished episodes (length, per-kind returns in the order of `kinds`), in the order they
+    /// ended.
+    pub episodes: Vec<EpisodeRecord>,
     /// Per kind: the returns of the kind's slot-0 agent id (`type_1_predator_0`), one per
     /// agent-episode (one per episode in which it appeared; one per life with
     /// `proper_termination`).
@@ -98,10 +90,7 @@ pub(crate) fn evaluate<B: ConvBackend>(
                 w.push(r);
             }
         }
-        for ep in &frag.episodes {
-            eval.episodes
-                .push(EvalEpisode { length: ep.length, kind_returns: ep.kind_returns.clone() });
-        }
+        eval.episodes.extend(frag.episodes);
     }
     Ok(eval)
 }

@@ -68,7 +68,7 @@ pub mod trainer;
 pub use config::{Activation, Init, KlUpdate, Minibatching, Network, PpoConfig};
 pub use env::{EnvFactory, EnvSpec};
 pub use error::PpoError;
-pub use evaluate::{EvalEpisode, Evaluation};
+pub use evaluate::Evaluation;
 pub use metrics::{IterationMetrics, PolicyMetrics};
 #[cfg(feature = "flex")]
 pub use trainer::FlexBackend;
