@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use hpo_runner::ppo_objective::checkpoint_dirs;
 use ppo_burn::{EnvSpec, Evaluation, PpoError, Trainer, checkpoint_env};
 use serde::Serialize;
 
@@ -91,16 +92,10 @@ fn find_checkpoint(path: &Path) -> anyhow::Result<PathBuf> {
     if path.join("trainer_state.json").is_file() {
         return Ok(path.to_path_buf());
     }
-    let entries = std::fs::read_dir(path)
-        .map_err(|e| input(format!("cannot read checkpoint folder {}: {e}", path.display())))?;
-    let latest = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checkpoint_"))
-                && p.join("trainer_state.json").is_file()
-        })
-        .max();
+    let latest = checkpoint_dirs(path)
+        .map_err(|e| input(format!("cannot read checkpoint folder {}: {e}", path.display())))?
+        .into_iter()
+        .rfind(|p| p.join("trainer_state.json").is_file());
     latest.ok_or_else(|| {
         input(format!(
             "{} is not a PPO checkpoint: no trainer_state.json in it nor in a checkpoint_NNNNNN \

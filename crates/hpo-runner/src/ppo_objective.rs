@@ -20,6 +20,16 @@ pub fn checkpoint_dir(trial_dir: &Path, iteration: u64) -> PathBuf {
     trial_dir.join(format!("checkpoint_{iteration:06}"))
 }
 
+/// The checkpoint folders of a trial, oldest first (zero-padded names sort by iteration).
+pub fn checkpoint_dirs(trial_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(trial_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checkpoint_")))
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
 /// Trains PPO on predator-prey-grass, one iteration per step.
 #[derive(Debug, Clone)]
 pub struct PpoObjective {
@@ -146,11 +156,7 @@ fn save_atomically(trainer: &Trainer, dir: &Path) -> Result<(), ObjectiveError> 
     let dest = checkpoint_dir(dir, iteration);
     let _ = std::fs::remove_dir_all(&dest);
     std::fs::rename(&tmp, &dest)?;
-    let mut saved: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checkpoint_")))
-        .collect();
-    saved.sort();
+    let saved = checkpoint_dirs(dir)?;
     let n = saved.len();
     for old in saved.into_iter().take(n.saturating_sub(2)) {
         let _ = std::fs::remove_dir_all(old);
