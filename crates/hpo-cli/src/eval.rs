@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use hpo_runner::ppo_objective::checkpoint_dirs;
+use indicatif::{ProgressBar, ProgressStyle};
 use ppo_burn::{EnvSpec, Evaluation, PpoError, Trainer, checkpoint_env};
 use serde::Serialize;
 
@@ -136,7 +137,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let trainer: Trainer = Trainer::load(&dir, trained.clone(), None)
         .with_context(|| format!("loading the checkpoint {}", dir.display()))?;
     let episodes = usize::try_from(args.episodes).context("--episodes")?;
-    let eval = match trainer.evaluate(&env, episodes, args.seed) {
+    // Progress on stderr (indicatif draws nothing when stderr is not a terminal).
+    let bar = ProgressBar::new(args.episodes);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} episodes, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let played = trainer.evaluate_with_progress(&env, episodes, args.seed, &mut |n| {
+        bar.set_position(n as u64);
+    });
+    bar.finish_and_clear();
+    let eval = match played {
         Ok(e) => e,
         Err(e @ PpoError::Config { .. }) => return Err(input(e.to_string())),
         Err(e) => return Err(e).context("playing the episodes"),

@@ -57,6 +57,7 @@ impl Evaluation {
 /// Play `episodes` episodes of one copy of `env` with `actors` (one per kind, shapes `specs`),
 /// on the calling thread. Episode `e` is reset with a seed derived from `(seed, e)` and actions
 /// are drawn from streams derived from `seed`, so the same call gives the same episodes.
+/// `progress` is called with the number of finished episodes each time one ends.
 pub(crate) fn evaluate<B: ConvBackend>(
     actors: &[Head<B>],
     specs: &[NetSpec],
@@ -64,6 +65,7 @@ pub(crate) fn evaluate<B: ConvBackend>(
     env: &EnvSpec,
     episodes: usize,
     seed: u64,
+    progress: &mut dyn FnMut(usize),
 ) -> Result<Evaluation, PpoError> {
     if episodes == 0 {
         return Err(PpoError::config("episodes", "evaluate at least one episode"));
@@ -90,7 +92,10 @@ pub(crate) fn evaluate<B: ConvBackend>(
                 w.push(r);
             }
         }
-        eval.episodes.extend(frag.episodes);
+        if !frag.episodes.is_empty() {
+            eval.episodes.extend(frag.episodes);
+            progress(eval.episodes.len());
+        }
     }
     Ok(eval)
 }

@@ -397,9 +397,22 @@ impl<B: PpoBackend> Trainer<B> {
         episodes: usize,
         seed: u64,
     ) -> Result<Evaluation, PpoError> {
+        self.evaluate_with_progress(env, episodes, seed, &mut |_| {})
+    }
+
+    /// [`Trainer::evaluate`], calling `progress` with the number of finished episodes each time
+    /// one ends (for a progress bar: a long episode of a conv policy takes seconds).
+    pub fn evaluate_with_progress(
+        &self,
+        env: &EnvSpec,
+        episodes: usize,
+        seed: u64,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Evaluation, PpoError> {
         let actors =
             self.policies.iter().map(|p| p.inference_actor()).collect::<Result<Vec<_>, _>>()?;
-        evaluate::<B::InnerBackend>(&actors, &self.specs(), &self.kinds, env, episodes, seed)
+        let specs = self.specs();
+        evaluate::<B::InnerBackend>(&actors, &specs, &self.kinds, env, episodes, seed, progress)
     }
 
     /// Sample one batch, learn from it, report.

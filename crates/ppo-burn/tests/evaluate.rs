@@ -49,6 +49,16 @@ fn evaluation_is_seeded_and_does_not_learn() {
 }
 
 #[test]
+fn progress_counts_the_finished_episodes_and_changes_nothing() {
+    let t = trained();
+    let env = EnvSpec::PredPreyGrass(ppg(40));
+    let mut seen = Vec::new();
+    let with = t.evaluate_with_progress(&env, 5, 3, &mut |n| seen.push(n)).unwrap();
+    assert_eq!(seen, [1, 2, 3, 4, 5]);
+    assert_eq!(with, t.evaluate(&env, 5, 3).unwrap());
+}
+
+#[test]
 fn a_longer_episode_is_allowed_other_observations_are_not() {
     let t = trained();
     let long = t.evaluate(&EnvSpec::PredPreyGrass(ppg(120)), 3, 0).unwrap();
