@@ -27,6 +27,7 @@ fn config(num_samples: u64, max_concurrent: usize, extra_args: &[&str]) -> Study
     ];
     command.extend(extra_args.iter().map(|s| s.to_string()));
     let command: Vec<String> = command.iter().map(|a| format!("{a:?}")).collect();
+    let space = hpo_tests::REFERENCE_SPACE;
     let text = format!(
         r#"
 [study]
@@ -39,17 +40,7 @@ hit_threshold = 0.8
 [resources]
 cpus_per_trial = 1
 
-[space.lr]
-type = "float"
-low = 9e-5
-high = 1.3e-4
-log = true
-
-[space.num_epochs]
-type = "int"
-low = 22
-high = 30
-step = 2
+{space}
 
 [sampler]
 kind = "tpe"
@@ -252,5 +243,79 @@ fn panics_nan_start_and_iteration_errors_end_as_error_and_others_finish() {
     let row3 =
         rows(&dir.join("predator_final.csv")).into_iter().find(|r| r["trial_name"] == "trial_0003");
     assert_eq!(row3.expect("row")["score_pred"], "nan");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Saves checkpoints except the one after iteration 2, which meets a full disk.
+struct FullDiskOnce;
+
+struct FullDiskRun {
+    iteration: u64,
+}
+
+impl Objective for FullDiskOnce {
+    fn start(&self, _: &TrialContext) -> Result<Box<dyn TrialRun>, ObjectiveError> {
+        Ok(Box::new(FullDiskRun { iteration: 0 }))
+    }
+}
+
+impl TrialRun for FullDiskRun {
+    fn step(&mut self) -> Result<Option<Metrics>, ObjectiveError> {
+        self.iteration += 1;
+        Ok((self.iteration <= 6)
+            .then(|| Metrics::from([("score_pred".to_string(), self.iteration as f64 / 10.0)])))
+    }
+
+    fn checkpoint(&mut self, iteration: u64) -> Result<Option<u64>, ObjectiveError> {
+        if iteration == 2 {
+            // ENOSPC, as a write to a full disk returns it.
+            return Err(ObjectiveError::Io(std::io::Error::from_raw_os_error(28)));
+        }
+        Ok(Some(iteration))
+    }
+}
+
+/// Gathers the notes a study gives.
+#[derive(Default)]
+struct Notes(Vec<String>);
+
+impl hpo_runner::study::Observer for Notes {
+    fn on_event(&mut self, _: &JournalEvent, _: &hpo_runner::study::StudyView) {}
+    fn note(&mut self, message: &str) {
+        self.0.push(message.to_string());
+    }
+}
+
+#[test]
+fn a_checkpoint_that_meets_a_full_disk_costs_the_checkpoint_not_the_trial() {
+    let mut cfg = config(1, 1, &[]);
+    cfg.scheduler = hpo_runner::config::SchedulerConfig::Fifo;
+    cfg.stoppers = hpo_runner::config::StoppersConfig::default();
+    cfg.study.checkpoint_every = 2;
+    let dir = temp_dir("fulldisk");
+    let options = RunOptions {
+        dir: dir.clone(),
+        resume: false,
+        interrupt: Arc::default(),
+        cores: Some(vec![0]),
+        config_text: cfg.to_toml_string().expect("toml"),
+    };
+    let mut notes = Notes::default();
+    let summary = run_study(&cfg, Arc::new(FullDiskOnce), &options, &mut notes).expect("runs");
+    assert_eq!(summary.trials[0].reason.as_str(), "completed");
+    assert_eq!(summary.trials[0].iteration, 6);
+    let saved: Vec<u64> = journal::read(&dir.join("journal.jsonl"))
+        .expect("journal")
+        .events
+        .into_iter()
+        .filter_map(|e| match e {
+            JournalEvent::Checkpoint { iteration, .. } => Some(iteration),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(saved, [4, 6]);
+    let note = notes.0.iter().find(|n| n.contains("not saved")).expect("a note");
+    assert!(note.contains("after iteration 2"), "{note}");
+    assert!(note.contains("No space left on device") && !note.contains("Os {"), "{note}");
     let _ = std::fs::remove_dir_all(&dir);
 }

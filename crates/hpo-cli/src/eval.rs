@@ -4,7 +4,9 @@
 //! CHECKPOINT is a checkpoint folder (`trainer_state.json` inside: a trial's
 //! `checkpoint_NNNNNN`, or a race's `mlp/checkpoint`), or a trial folder, whose latest checkpoint
 //! is taken. By default the episodes are played in the environment the checkpoint was trained
-//! in; `--env` and `--max-steps` change its settings (not its observation ranges). Actions are
+//! in (rebuilt from the settings the checkpoint records); `--env` and `--max-steps` change its
+//! settings (not its observation ranges). A checkpoint of `hpo study` from before checkpoints
+//! recorded their settings needs `--env` (the study's `[env]` keys). Actions are
 //! sampled as in training, so `score_pred` is what training would report for these weights,
 //! averaged over the played episodes instead of a sliding window.
 
@@ -33,6 +35,7 @@ pub struct EvalArgs {
     pub seed: u64,
     /// Play in these environment settings instead of the checkpoint's (TOML, any subset of the
     /// keys over the reference defaults; the observation ranges must stay those of training).
+    /// A checkpoint of `hpo study` from before checkpoints recorded their settings needs it.
     #[arg(long)]
     pub env: Option<PathBuf>,
     /// Episode length to play (overrides `max_steps` of the checkpoint's or --env's settings).
@@ -106,6 +109,16 @@ fn find_checkpoint(path: &Path) -> anyhow::Result<PathBuf> {
     })
 }
 
+/// The environment the checkpoint was trained in, rebuilt from the settings it records. A
+/// checkpoint of `hpo study` from before checkpoints recorded them loads with `--env`'s.
+fn trained_env(dir: &Path, args: &EvalArgs) -> anyhow::Result<EnvSpec> {
+    match (checkpoint_env(dir), &args.env) {
+        (Ok(env), _) => Ok(env),
+        (Err(_), Some(path)) => Ok(EnvSpec::PredPreyGrass(load_config(Some(path))?)),
+        (Err(e), None) => Err(input(e.to_string())),
+    }
+}
+
 /// The environment to play in: the checkpoint's, with `--env` and `--max-steps` applied.
 fn play_env(trained: &EnvSpec, args: &EvalArgs) -> anyhow::Result<EnvSpec> {
     if args.env.is_none() && args.max_steps.is_none() {
@@ -132,7 +145,7 @@ fn play_env(trained: &EnvSpec, args: &EvalArgs) -> anyhow::Result<EnvSpec> {
 /// Run the command.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let dir = find_checkpoint(&args.checkpoint)?;
-    let trained = checkpoint_env(&dir).map_err(|e| input(e.to_string()))?;
+    let trained = trained_env(&dir, &args)?;
     let env = play_env(&trained, &args)?;
     let trainer: Trainer = Trainer::load(&dir, trained.clone(), None)
         .with_context(|| format!("loading the checkpoint {}", dir.display()))?;
@@ -179,28 +192,33 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         evaluation: &eval,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report).context("writing JSON")?);
+        crate::out(&format!("{}\n", serde_json::to_string(&report).context("writing JSON")?))?;
     } else {
-        print_text(&report, &eval, trainer.config().network);
+        crate::out(&print_text(&report, &eval, trainer.config().network))?;
     }
     Ok(())
 }
 
-fn print_text(r: &Report<'_>, eval: &Evaluation, network: ppo_burn::Network) {
+fn print_text(r: &Report<'_>, eval: &Evaluation, network: ppo_burn::Network) -> String {
+    use std::fmt::Write;
+    let mut text = String::new();
     let scored = eval.kinds.get(eval.score_kind).map_or("", String::as_str);
-    println!(
+    let _ = writeln!(
+        text,
         "checkpoint {} (iteration {}, {} policies)",
         r.checkpoint.display(),
         r.iteration,
         format!("{network:?}").to_lowercase()
     );
     let steps = r.max_steps.map(|n| format!(", max_steps {n}")).unwrap_or_default();
-    println!(
+    let _ = writeln!(
+        text,
         "played {} episodes (seed {}{steps}): mean length {:.1}",
         r.episodes, r.seed, r.episode_len_mean
     );
     let s = &r.slot0_return;
-    println!(
+    let _ = writeln!(
+        text,
         "{scored}_0 return: mean {:.1} (score_pred {:.3}), median {}, min {}, max {}, >= 100 in \
          {} of {}",
         r.predator_return,
@@ -212,6 +230,7 @@ fn print_text(r: &Report<'_>, eval: &Evaluation, network: ppo_burn::Network) {
         eval.slot0_returns.get(eval.score_kind).map_or(0, Vec::len)
     );
     for (name, mean) in &r.kind_return_mean {
-        println!("{name}: mean episode return {mean:.1} (all agents of the kind)");
+        let _ = writeln!(text, "{name}: mean episode return {mean:.1} (all agents of the kind)");
     }
+    text
 }

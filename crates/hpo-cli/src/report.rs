@@ -29,11 +29,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             return Err(e).with_context(|| format!("writing the report of {}", args.dir.display()));
         }
     };
-    print!("{}", report.summary);
-    println!();
-    println!("report written to {}:", out.display());
+    let mut text = format!("{}\nreport written to {}:\n", report.summary, out.display());
     for f in &report.files {
-        println!("  {}", f.display());
+        text.push_str(&format!("  {}\n", f.display()));
     }
-    Ok(())
+    crate::out(&text)
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use hpo_runner::config::{ObjectiveKind, StudyConfig};
+use hpo_runner::config::StudyConfig;
 use hpo_runner::journal::JournalEvent;
 use hpo_runner::objective::Objective;
 use hpo_runner::process::ProcessObjective;
@@ -35,7 +35,7 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
 /// Arguments of `hpo study`.
 #[derive(Debug, clap::Args)]
 pub struct StudyArgs {
-    /// The study configuration (TOML). Without it, `--preset` (default: reference) is used.
+    /// The study configuration (TOML). Give it, `--preset` or `--resume`.
     #[arg(long, value_name = "STUDY.toml", conflicts_with_all = ["preset", "resume"])]
     config: Option<PathBuf>,
     /// An embedded configuration: reference, quick or smoke.
@@ -47,8 +47,8 @@ pub struct StudyArgs {
     /// Continue the study in DIR (its config.toml and journal) after Ctrl-C or a crash.
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
-    /// Override `[study] seed`.
-    #[arg(long)]
+    /// Override `[study] seed` (not with --resume: a study keeps the seed it started with).
+    #[arg(long, conflicts_with = "resume")]
     seed: Option<u64>,
     /// Override `[study] num_samples`.
     #[arg(long, value_name = "N")]
@@ -84,7 +84,7 @@ pub fn preset_text(name: &str) -> anyhow::Result<&'static str> {
 pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     if args.list_presets {
         for (name, _, what) in PRESETS {
-            println!("{name:<10} {what}");
+            crate::out(&format!("{name:<10} {what}\n"))?;
         }
         return Ok(());
     }
@@ -99,9 +99,14 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
             std::fs::read_to_string(path).map_err(|e| input(format!("{}: {e}", path.display())))?;
         let stem = path.file_stem().map_or("study".into(), |s| s.to_string_lossy().into_owned());
         (text, path.display().to_string(), stem)
+    } else if let Some(name) = &args.preset {
+        (preset_text(name)?.to_string(), format!("preset `{name}`"), name.clone())
     } else {
-        let name = args.preset.clone().unwrap_or_else(|| "reference".to_string());
-        (preset_text(&name)?.to_string(), format!("preset `{name}`"), name)
+        let names: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
+        return Err(input(format!(
+            "choose a study: --config STUDY.toml, --preset NAME ({}; `reference` runs for days, `quick` about 15 minutes) or --resume DIR",
+            names.join(", ")
+        )));
     };
     let mut cfg = StudyConfig::from_toml_str(&text).map_err(|e| input(format!("{origin}: {e}")))?;
     if let Some(seed) = args.seed {
@@ -117,15 +122,17 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     let config_text = cfg.to_toml_string().context("serialising the config")?;
     let objective =
         hpo_runner::build_objective(&cfg).map_err(|e| input(format!("{origin}: {e}")))?;
-    // PPO trials train in their own processes (this executable's `trial-worker`): in one
-    // process burn-autodiff makes concurrent trials wait for each other's backward passes.
-    let objective: Arc<dyn Objective> = match cfg.objective.kind {
-        ObjectiveKind::Ppo if !args.in_process => Arc::new(ProcessObjective {
+    // Trials run in their own processes (this executable's `trial-worker`): in one process
+    // burn-autodiff makes concurrent PPO trials wait for each other's backward passes, and a
+    // worker ends its trial's command when the study dies, however it dies.
+    let objective: Arc<dyn Objective> = if args.in_process {
+        objective
+    } else {
+        Arc::new(ProcessObjective {
             program: std::env::current_exe().context("finding the hpo executable")?,
             args: vec!["trial-worker".to_string()],
             config_text: config_text.clone(),
-        }),
-        _ => objective,
+        })
     };
 
     let dir = match (&args.resume, &args.out) {
@@ -135,10 +142,13 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     let interrupt = Arc::new(AtomicBool::new(false));
     {
         let flag = Arc::clone(&interrupt);
-        // A second Ctrl-C quits at once; the journal and every row written so far stay.
+        let shown = dir.display().to_string();
+        // Ctrl-C (or SIGTERM) stops the study: running trials end as `interrupted`. A second
+        // one quits at once; the journal and every row written so far stay.
         ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
-                eprintln!("\nquitting now; resume with: hpo study --resume <DIR>");
+                hpo_runner::objective::kill_running_commands();
+                eprintln!("\nquitting now; resume with: hpo study --resume {shown}");
                 std::process::exit(130);
             }
         })
@@ -162,17 +172,28 @@ pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     );
     let live = !args.plain && std::io::stderr().is_terminal();
     let mut observer: Box<dyn Observer> =
-        if live { Box::new(LiveView::new()) } else { Box::new(PlainLog) };
+        if live { Box::new(LiveView::new()) } else { Box::new(PlainLog::default()) };
     let summary = run_study(&cfg, objective, &options, observer.as_mut()).map_err(|e| match e {
-        hpo_runner::study::StudyError::NotEmpty(_) | hpo_runner::study::StudyError::NoStudy(..) => {
-            input(e)
-        }
+        hpo_runner::study::StudyError::NotEmpty(_)
+        | hpo_runner::study::StudyError::NoStudy(..)
+        | hpo_runner::study::StudyError::Locked { .. } => input(e),
         other => anyhow::Error::new(other),
     })?;
     drop(observer);
-    print!("{}", summary_text(&summary));
+    crate::out(&summary_text(&summary))?;
     if summary.interrupted {
-        println!("interrupted: resume with `hpo study --resume {}`", dir.display());
+        crate::out(&format!(
+            "interrupted: resume with `hpo study --resume {}`\n",
+            summary.dir.display()
+        ))?;
+        return Err(anyhow::Error::new(crate::Incomplete("the study was interrupted".into())));
+    }
+    let failed = summary.trials.iter().filter(|t| t.reason.as_str() == "error").count();
+    if failed > 0 {
+        return Err(anyhow::Error::new(crate::Incomplete(format!(
+            "{failed} of {} trials failed (stop reason `error`; see predator_final.csv and the notes above)",
+            summary.trials.len()
+        ))));
     }
     Ok(())
 }
@@ -250,14 +271,90 @@ pub fn summary_text(s: &StudySummary) -> String {
     out
 }
 
-/// Plain log lines, for logs and CI (no terminal).
+/// A running trial's pace, for the live view and the plain log.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// When this run of the trial started, and the iteration it started after.
+    started: (f64, u64),
+    /// When a plain progress line was last printed.
+    printed: f64,
+}
+
+impl Pace {
+    fn new(ts: f64, resumed_after: u64) -> Self {
+        Pace { started: (ts, resumed_after), printed: f64::NEG_INFINITY }
+    }
+
+    /// Seconds per iteration of this run so far.
+    fn s_per_iter(&self, ts: f64, iteration: u64) -> Option<f64> {
+        let done = iteration.checked_sub(self.started.1).filter(|n| *n > 0)?;
+        Some((ts - self.started.0) / done as f64)
+    }
+}
+
+/// `iteration 12/1000, 55.1 s/iter, at most 15h 10m left` (the cap and the bound only where
+/// the study has an iteration cap; stoppers and ASHA usually end a trial sooner).
+fn progress_text(iteration: u64, max_iters: Option<u64>, s_per_iter: Option<f64>) -> String {
+    let mut text = match max_iters {
+        Some(m) => format!("iter {iteration:>4}/{m}"),
+        None => format!("iter {iteration:>4}"),
+    };
+    if let Some(s) = s_per_iter {
+        text.push_str(&format!(", {s:.1} s/iter"));
+        if let Some(m) = max_iters.filter(|m| *m > iteration) {
+            text.push_str(&format!(", at most {} left", fmt_secs(s * (m - iteration) as f64)));
+        }
+    }
+    text
+}
+
+fn fmt_secs(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Seconds between two progress lines of one trial in the plain log.
+const PLAIN_EVERY_S: f64 = 30.0;
+
+/// Plain log lines, for logs and CI (no terminal): a line when a trial starts, one when it
+/// ends, and in between a progress line per trial at its first iteration and then at most
+/// every 30 seconds.
 #[derive(Default)]
-struct PlainLog;
+struct PlainLog {
+    pace: BTreeMap<u64, Pace>,
+}
 
 impl Observer for PlainLog {
     fn on_event(&mut self, event: &JournalEvent, view: &StudyView) {
         match event {
-            JournalEvent::TrialStarted { name, params, group, resumed_after, .. } => {
+            JournalEvent::Result { ts, trial, iteration, .. } => {
+                let (Some(pace), Some(t)) = (self.pace.get_mut(trial), view.running.get(trial))
+                else {
+                    return;
+                };
+                if ts - pace.printed >= PLAIN_EVERY_S {
+                    pace.printed = *ts;
+                    eprintln!(
+                        "       {} {}: {} {} (best {}), rung {}",
+                        t.name,
+                        progress_text(*iteration, view.max_iters, pace.s_per_iter(*ts, *iteration)),
+                        view.metric,
+                        fmt_value(t.last),
+                        fmt_value(t.best),
+                        t.rung
+                    );
+                }
+            }
+            JournalEvent::TrialStarted {
+                ts, trial, name, params, group, resumed_after, ..
+            } => {
+                self.pace.insert(*trial, Pace::new(*ts, *resumed_after));
                 let resumed = if *resumed_after > 0 {
                     format!(" (resumed after iteration {resumed_after})")
                 } else {
@@ -266,6 +363,7 @@ impl Observer for PlainLog {
                 eprintln!("start  {name} on group {group}: {}{resumed}", fmt_params(params));
             }
             JournalEvent::TrialFinished { trial, iteration, value, reason, error, .. } => {
+                self.pace.remove(trial);
                 let name = hpo_runner::study::trial_name(*trial);
                 let err = error.as_deref().map_or(String::new(), |e| format!(" ({e})"));
                 let done = view.finished.len();
@@ -291,6 +389,7 @@ struct LiveView {
     multi: MultiProgress,
     header: ProgressBar,
     bars: BTreeMap<u64, ProgressBar>,
+    pace: BTreeMap<u64, Pace>,
 }
 
 impl LiveView {
@@ -302,7 +401,7 @@ impl LiveView {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         header.enable_steady_tick(std::time::Duration::from_millis(200));
-        LiveView { multi, header, bars: BTreeMap::new() }
+        LiveView { multi, header, bars: BTreeMap::new(), pace: BTreeMap::new() }
     }
 
     fn refresh_header(&self, view: &StudyView) {
@@ -325,7 +424,8 @@ impl LiveView {
 impl Observer for LiveView {
     fn on_event(&mut self, event: &JournalEvent, view: &StudyView) {
         match event {
-            JournalEvent::TrialStarted { trial, name, params, .. } => {
+            JournalEvent::TrialStarted { ts, trial, name, params, resumed_after, .. } => {
+                self.pace.insert(*trial, Pace::new(*ts, *resumed_after));
                 let bar = self.multi.add(ProgressBar::new_spinner());
                 bar.set_style(
                     ProgressStyle::with_template("  {msg}")
@@ -334,12 +434,13 @@ impl Observer for LiveView {
                 bar.set_message(format!("{name} starting  {}", fmt_params(params)));
                 self.bars.insert(*trial, bar);
             }
-            JournalEvent::Result { trial, .. } => {
+            JournalEvent::Result { ts, trial, iteration, .. } => {
                 if let (Some(bar), Some(t)) = (self.bars.get(trial), view.running.get(trial)) {
+                    let pace = self.pace.get(trial).and_then(|p| p.s_per_iter(*ts, *iteration));
                     bar.set_message(format!(
-                        "{} iter {:>5}  {} {:>8}  best {:>8}  rung {:>2}  group {}  {}",
+                        "{} {}  {} {:>8}  best {:>8}  rung {:>2}  group {}  {}",
                         t.name,
-                        t.iteration,
+                        progress_text(t.iteration, view.max_iters, pace),
                         view.metric,
                         fmt_value(t.last),
                         fmt_value(t.best),
@@ -350,6 +451,7 @@ impl Observer for LiveView {
                 }
             }
             JournalEvent::TrialFinished { trial, iteration, value, reason, error, .. } => {
+                self.pace.remove(trial);
                 if let Some(bar) = self.bars.remove(trial) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);

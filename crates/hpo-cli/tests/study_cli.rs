@@ -1,6 +1,7 @@
 //! `hpo study` from the outside: a killed study resumes without lost or repeated rows, config
 //! errors name the key, a non-empty folder is refused, and the smoke preset runs PPO end to end.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,6 +26,7 @@ fn curve() -> String {
 
 /// One trial at a time, so the study is a function of its seed; each iteration takes 20 ms.
 fn slow_config(dir: &Path) -> PathBuf {
+    let space = hpo_tests::REFERENCE_SPACE;
     let text = format!(
         r#"
 [study]
@@ -37,17 +39,7 @@ hit_threshold = 0.8
 [resources]
 cpus_per_trial = 1
 
-[space.lr]
-type = "float"
-low = 9e-5
-high = 1.3e-4
-log = true
-
-[space.num_epochs]
-type = "int"
-low = 22
-high = 30
-step = 2
+{space}
 
 [scheduler]
 kind = "asha"
@@ -91,7 +83,10 @@ fn run_ok(cmd: &mut Command) -> String {
 
 /// Start `hpo study` on `config` into `out` and return once `rows` final rows are written.
 fn spawn_until_rows(config: &Path, out: &Path, rows: usize, stdout: Stdio) -> std::process::Child {
+    // In a process group of its own, as a shell's foreground job is, so a test can signal
+    // the group the way a terminal's Ctrl-C does.
     let child = hpo()
+        .process_group(0)
         .args(["study", "--plain", "--config"])
         .arg(config)
         .arg("--out")
@@ -238,10 +233,13 @@ fn ctrl_c_ends_running_trials_as_interrupted_and_resume_finishes_them() {
     let cut = dir.join("cut");
     let child = spawn_until_rows(&config, &cut, 1, Stdio::piped());
     std::thread::sleep(Duration::from_millis(100));
-    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    // Ctrl-C in a terminal signals the whole foreground process group: the study and its
+    // trial workers alike.
+    let group = format!("-{}", child.id());
+    let sent = Command::new("kill").args(["-INT", "--", &group]).status().expect("kill");
     assert!(sent.success());
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "an interrupted study exits 0");
+    assert_eq!(out.status.code(), Some(1), "an interrupted study exits 1");
     assert!(String::from_utf8_lossy(&out.stdout).contains("--resume"), "it says how to resume");
     let rows = data_rows(&cut.join("predator_final.csv"));
     assert!(rows.last().is_some_and(|r| r.contains(",interrupted,")), "{rows:?}");

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use crate::plots::Plot;
+use crate::plots::{Plot, ThresholdMark, study_curves_y_range};
 use crate::study::{CsvTable, FINAL_CSV_FILE, HITS_CSV_FILE, Study};
-use crate::summary::Summary;
+use crate::summary::{Summary, fmt_num};
 
 /// Escape text for HTML.
 pub fn escape(s: &str) -> String {
@@ -36,21 +36,45 @@ img{max-width:100%;border:1px solid #ddd}\
 fn caption(plot: Plot, study: &Study) -> String {
     let m = &study.config.metric;
     match plot {
-        Plot::Curves => format!(
-            "{m} per iteration for every trial, coloured by stop reason (running trials in \
-             black); the marker shows where each trial ended, the circle the best value. \
-             Dashed grey: ASHA rung milestones; dashed red: the hit threshold."
-        ),
+        Plot::Curves => {
+            let thr = fmt_num(study.config.hit_threshold);
+            let side = match study_curves_y_range(study).map(|r| r.threshold) {
+                Some(ThresholdMark::Above) => Some("above"),
+                Some(ThresholdMark::Below) => Some("below"),
+                _ => None,
+            };
+            let off = side
+                .map(|side| {
+                    format!(
+                        " The hit threshold {thr} is {side} the chart, which is scaled to the data."
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "{m} per iteration for every trial, coloured by stop reason (running trials in \
+                 black); the marker shows where each trial ended, the circle the best value. \
+                 Dashed grey: ASHA rung milestones; dashed red: the hit threshold.{off}"
+            )
+        }
         Plot::Params => format!(
             "Each parameter against the best {m} each trial reached over its iterations (mode \
              {}); log parameters on a log axis; the best trial circled. With two numeric \
              parameters, one against the other coloured by that score.",
             study.config.mode.as_str()
         ),
-        Plot::Timeline => "Trials over wall time, one lane per core group (#n = trial number), \
-             coloured by how they ended, with a marker at the end; below, how many trials ran \
-             at once (dashed red: max_concurrent)."
-            .to_string(),
+        Plot::Timeline => {
+            let idle = if study.runs.len() > 1 {
+                " Grey bands: the study was not running (between a stop and a resume); the \
+                 summary's wall time leaves them out."
+            } else {
+                ""
+            };
+            format!(
+                "Trials over wall time, one lane per core group (#n = trial number), coloured by \
+                 how they ended, with a marker at the end; below, how many trials ran at once \
+                 (dashed red: max_concurrent).{idle}"
+            )
+        }
     }
 }
 

@@ -43,9 +43,12 @@ pub use plots::{
     CURVES_SIZE, PARAMS_SIZE, Plot, TIMELINE_SIZE, reason_color, render_png, render_svg,
     score_color,
 };
+#[doc(hidden)]
+pub use plots::{CurvesYRange, ThresholdMark, curves_y_range};
 pub use study::{
     AshaConfig, CONFIG_FILE, CsvTable, FINAL_CSV_FILE, HITS_CSV_FILE, JOURNAL_FILE, Mode,
-    ParamKind, ParamSpec, Segment, Study, StudyConfig, StudyState, Trial, TrialStatus, load_study,
+    ParamKind, ParamSpec, Run, Segment, Study, StudyConfig, StudyState, Trial, TrialStatus,
+    load_study,
 };
 pub use summary::{
     BestTrial, ReasonRow, Savings, Summary, fmt_duration, fmt_num, fmt_param, summarize,

@@ -254,13 +254,89 @@ pub fn render_svg(plot: Plot, study: &Study) -> Result<String, ReportError> {
 
 // ---------------------------------------------------------------- curves
 
+/// The curves plot's y margin, as a fraction of the span, on each side.
+const Y_MARGIN: f64 = 0.05;
+/// How far beyond the data the hit threshold may lie, as a fraction of the data's span, and
+/// still be drawn (the y range then stretches to it).
+const THRESHOLD_REACH: f64 = 0.25;
+
+/// Where the curves plot puts the hit threshold.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdMark {
+    /// Inside the y range: drawn as a line.
+    Line,
+    /// Above the y range (too far above the data): only named in the legend.
+    Above,
+    /// Below the y range: only named in the legend.
+    Below,
+    /// Not a finite number: not shown.
+    Absent,
+}
+
+/// The y range of the curves plot and where the hit threshold stands in it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvesYRange {
+    /// Bottom of the axis.
+    pub y0: f64,
+    /// Top of the axis.
+    pub y1: f64,
+    /// Where the hit threshold is.
+    pub threshold: ThresholdMark,
+}
+
+impl CurvesYRange {
+    /// The legend's words for the hit threshold `thr` (None when it is not shown).
+    pub fn threshold_label(&self, thr: f64) -> Option<String> {
+        let t = fmt_num(thr);
+        match self.threshold {
+            ThresholdMark::Line => Some(format!("hit threshold {t}")),
+            ThresholdMark::Above => Some(format!("hit threshold {t} (above the chart)")),
+            ThresholdMark::Below => Some(format!("hit threshold {t} (below the chart)")),
+            ThresholdMark::Absent => None,
+        }
+    }
+}
+
+/// The curves plot's y range for finite data in `lo..=hi` and the hit threshold `thr`: the
+/// data's range with a small margin, stretched to the threshold only when it lies within
+/// [`THRESHOLD_REACH`] of the data's span beyond the data (a threshold far away would squash
+/// the curves into a flat line); else the threshold is off the chart.
+#[doc(hidden)]
+pub fn curves_y_range(lo: f64, hi: f64, thr: f64) -> CurvesYRange {
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+    let (d0, d1) = padded(lo, hi, Y_MARGIN);
+    if !thr.is_finite() {
+        return CurvesYRange { y0: d0, y1: d1, threshold: ThresholdMark::Absent };
+    }
+    // A flat curve has no span: measure the reach on the padded range instead.
+    let span = if hi - lo > f64::EPSILON * lo.abs().max(1.0) { hi - lo } else { d1 - d0 };
+    let reach = THRESHOLD_REACH * span;
+    if thr > hi + reach {
+        CurvesYRange { y0: d0, y1: d1, threshold: ThresholdMark::Above }
+    } else if thr < lo - reach {
+        CurvesYRange { y0: d0, y1: d1, threshold: ThresholdMark::Below }
+    } else if (lo..=hi).contains(&thr) {
+        CurvesYRange { y0: d0, y1: d1, threshold: ThresholdMark::Line }
+    } else {
+        let (y0, y1) = padded(lo.min(thr), hi.max(thr), Y_MARGIN);
+        CurvesYRange { y0, y1, threshold: ThresholdMark::Line }
+    }
+}
+
+/// The curves plot's y range for `study`, None when no trial has a finite value.
+pub(crate) fn study_curves_y_range(study: &Study) -> Option<CurvesYRange> {
+    let (lo, hi) = min_max(study.trials.values().flat_map(|t| t.curve.iter().map(|p| p.1)))?;
+    Some(curves_y_range(lo, hi, study.config.hit_threshold))
+}
+
 fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult {
     let cfg = &study.config;
     let metric = cfg.metric.as_str();
     let title = format!("{metric} per iteration, by stop reason");
     let x_max = study.trials.values().flat_map(|t| t.curve.iter().map(|p| p.0)).max().unwrap_or(0);
-    let Some((lo, hi)) = min_max(study.trials.values().flat_map(|t| t.curve.iter().map(|p| p.1)))
-    else {
+    let Some(range) = study_curves_y_range(study) else {
         let text = if study.trials.is_empty() {
             "no trials yet".to_string()
         } else {
@@ -268,7 +344,7 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult {
         };
         return message(root, &title, &text);
     };
-    let (y0, y1) = padded(lo.min(cfg.hit_threshold), hi.max(cfg.hit_threshold), 0.05);
+    let (y0, y1) = (range.y0, range.y1);
     let x1 = (x_max.max(1) as f64) * 1.03;
     let mut chart = ChartBuilder::on(root)
         .caption(&title, (FONT, 24))
@@ -314,16 +390,17 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult {
         }
     }
     let thr = cfg.hit_threshold;
-    if thr.is_finite() {
+    if let Some(label) = range.threshold_label(thr) {
         let red = RGBColor(200, 0, 0);
+        let line = if range.threshold == ThresholdMark::Line {
+            vec![(0.0, thr), (x1, thr)]
+        } else {
+            // Off the chart: only its legend entry, which says so.
+            Vec::new()
+        };
         chart
-            .draw_series(DashedLineSeries::new(
-                vec![(0.0, thr), (x1, thr)],
-                10,
-                5,
-                red.stroke_width(2),
-            ))?
-            .label(format!("hit threshold {}", fmt_num(thr)))
+            .draw_series(DashedLineSeries::new(line, 10, 5, red.stroke_width(2)))?
+            .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
     }
 
@@ -348,7 +425,7 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult {
         }
     }
     // The best trial.
-    if let Some((t, (i, v))) = best_trial(study) {
+    if let Some((t, (i, v))) = study.best() {
         let at = (i as f64, v);
         chart.draw_series(std::iter::once(Circle::new(at, 10, BLACK.stroke_width(2))))?;
         chart.draw_series(std::iter::once(
@@ -380,20 +457,6 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult {
         })
         .draw()?;
     Ok(())
-}
-
-/// The trial with the best value over its iterations, and that value's iteration and value.
-pub(crate) fn best_trial(study: &Study) -> Option<(&Trial, (u64, f64))> {
-    let mode = study.config.mode;
-    let mut best: Option<(&Trial, (u64, f64))> = None;
-    for t in study.trials.values() {
-        if let Some(b) = t.best(mode)
-            && best.is_none_or(|(_, (_, v))| mode.better(b.1, v))
-        {
-            best = Some((t, b));
-        }
-    }
-    best
 }
 
 // ---------------------------------------------------------------- params
@@ -528,7 +591,7 @@ fn draw_params<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult {
     let (head, body) = root.split_vertically(62);
     header(&head, &title, &reasons_present(study.trials.values()))?;
     let panels = body.split_evenly((rows, cols));
-    let best = best_trial(study).map(|(t, _)| t.number);
+    let best = study.best().map(|(t, _)| t.number);
     let (s0, s1) = min_max(scored.iter().map(|s| s.1)).unwrap_or((0.0, 1.0));
     let (y0, y1) = padded(s0, s1, 0.08);
     for ((name, axis), panel) in axes.iter().zip(&panels) {
@@ -688,8 +751,19 @@ fn time_unit(span_s: f64) -> (&'static str, f64) {
     }
 }
 
+/// The idle gaps of a resumed study: (end of a run, start of the next), where the second is
+/// later.
+fn idle_gaps(study: &Study) -> Vec<(f64, f64)> {
+    study.runs.windows(2).map(|w| (w[0].end, w[1].start)).filter(|(a, b)| b > a).collect()
+}
+
 fn draw_timeline<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult {
-    let title = "trials over wall time, one lane per core group";
+    let gaps = idle_gaps(study);
+    let title = if gaps.is_empty() {
+        "trials over wall time, one lane per core group"
+    } else {
+        "trials over wall time, one lane per core group (grey: the study was not running)"
+    };
     let segs: Vec<(&Trial, &crate::study::Segment, bool)> = study
         .trials
         .values()
@@ -767,6 +841,28 @@ fn draw_timeline<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult 
         )?;
     }
     let x = |ts: f64| (ts - t0) / scale;
+    // The time between a run's last event and the next run's start, which the summary's wall
+    // time leaves out: a grey band, named when there is room.
+    let idle = RGBColor(200, 200, 200);
+    for &(a, b) in &gaps {
+        let (a, b) = (x(a), x(b));
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(a, -0.6), (b, lanes as f64 - 0.4)],
+            idle.mix(0.6).filled(),
+        )))?;
+        let (pa, _) = rel(chart.backend_coord(&(a, 0.0)));
+        let (pb, top) = rel(chart.backend_coord(&(b, lanes as f64 - 0.4)));
+        if pb - pa > 110 {
+            main.draw_text(
+                &format!("not running ({})", crate::summary::fmt_duration((b - a) * scale)),
+                &(FONT, 13)
+                    .into_font()
+                    .color(&RGBColor(90, 90, 90))
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+                ((pa + pb) / 2, top + 12),
+            )?;
+        }
+    }
     for &(t, s, last) in &segs {
         let reason = if last { t.status.label() } else { "interrupted" };
         let c = reason_color(if last { t.status.label() } else { "running" });
@@ -833,6 +929,12 @@ fn draw_timeline<DB: DrawingBackend>(root: &Area<DB>, study: &Study) -> PResult 
             if (v - v.round()).abs() < 1e-6 { format!("{}", v.round()) } else { String::new() }
         })
         .draw()?;
+    for &(a, b) in &gaps {
+        c2.draw_series(std::iter::once(Rectangle::new(
+            [(x(a), 0.0), (x(b), f64::from(top) + 0.5)],
+            idle.mix(0.6).filled(),
+        )))?;
+    }
     let blue = RGBColor(31, 119, 180);
     let mut poly = steps.clone();
     poly.push((x1, 0.0));

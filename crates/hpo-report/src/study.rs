@@ -314,6 +314,48 @@ impl StudyState {
     }
 }
 
+/// One run of the study: from a `study_started` event to the last event before the next one
+/// (a resumed study has several runs, with idle time between them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Run {
+    /// The run's `study_started` time (or its first event's, when a damaged journal lost it),
+    /// Unix seconds.
+    pub start: f64,
+    /// The time of the run's last event, Unix seconds.
+    pub end: f64,
+    /// `resumed = true` on its `study_started`.
+    pub resumed: bool,
+}
+
+impl Run {
+    /// Its length in seconds (0 when the clock went backwards).
+    pub fn duration_s(&self) -> f64 {
+        (self.end - self.start).max(0.0)
+    }
+}
+
+/// The best trial among `trials` and its best (iteration, value): the trial whose best finite
+/// value (see [`Trial::best`]) is the best for `mode`; on an exact tie, the lowest trial number.
+/// The order of `trials` does not matter. This is the rule of the runner's own summary, and the
+/// one place the report picks a best trial.
+pub(crate) fn best_of<'a>(
+    trials: impl IntoIterator<Item = &'a Trial>,
+    mode: Mode,
+) -> Option<(&'a Trial, (u64, f64))> {
+    let mut best: Option<(&'a Trial, (u64, f64))> = None;
+    for t in trials {
+        let Some(b) = t.best(mode) else { continue };
+        let wins = match best {
+            None => true,
+            Some((bt, (_, bv))) => mode.better(b.1, bv) || (b.1 == bv && t.number < bt.number),
+        };
+        if wins {
+            best = Some((t, b));
+        }
+    }
+    best
+}
+
 /// A CSV file as text: its header and rows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CsvTable {
@@ -350,6 +392,9 @@ pub struct Study {
     pub start_ts: Option<f64>,
     /// Wall time of the last journal event.
     pub end_ts: Option<f64>,
+    /// The runs of the study, in journal order (one per `study_started`; empty without a
+    /// journal). The study's wall time is the sum of their durations, without the gaps.
+    pub runs: Vec<Run>,
     /// Running, finished or interrupted.
     pub state: StudyState,
     /// Number of `study_started` events with `resumed = true`.
@@ -360,6 +405,24 @@ pub struct Study {
     pub hits_csv: Option<CsvTable>,
     /// What was missing, damaged or skipped, for the reader of the report.
     pub notes: Vec<String>,
+}
+
+impl Study {
+    /// The best trial and its best (iteration, value): the trial whose best finite value
+    /// ([`Trial::best`]) is the best for the mode; on an exact tie, the lowest trial number (the
+    /// rule of the runner's own summary). Every best trial the report names comes from here.
+    pub fn best(&self) -> Option<(&Trial, (u64, f64))> {
+        best_of(self.trials.values(), self.config.mode)
+    }
+
+    /// The time the study ran, seconds: the sum over its runs of (last event - `study_started`),
+    /// so the idle gaps between a stop and a resume do not count. None without journal times.
+    pub fn wall_time_s(&self) -> Option<f64> {
+        if self.runs.is_empty() {
+            return None;
+        }
+        Some(self.runs.iter().map(Run::duration_s).sum())
+    }
 }
 
 /// A journal line, read leniently: unknown fields are ignored and unknown events kept as
@@ -467,6 +530,7 @@ pub fn load_study(dir: &Path) -> Result<Study, ReportError> {
         num_samples: None,
         start_ts: None,
         end_ts: None,
+        runs: Vec::new(),
         state: StudyState::Unknown,
         resumes: 0,
         final_csv: None,
@@ -551,6 +615,14 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
         if let Some(ts) = event.ts() {
             study.start_ts = Some(study.start_ts.map_or(ts, |s| s.min(ts)));
             study.end_ts = Some(study.end_ts.map_or(ts, |s| s.max(ts)));
+            match (&event, study.runs.last_mut()) {
+                (Event::StudyStarted { resumed, .. }, _) => {
+                    study.runs.push(Run { start: ts, end: ts, resumed: *resumed });
+                }
+                (_, Some(run)) => run.end = run.end.max(ts),
+                // Events before any `study_started` (a damaged journal): a run of their own.
+                (_, None) => study.runs.push(Run { start: ts, end: ts, resumed: false }),
+            }
         }
         match event {
             Event::StudyStarted { max_concurrent, num_samples, groups, resumed, .. } => {
@@ -785,4 +857,38 @@ fn fill_curves_from_progress(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(number: u64, values: &[f64]) -> Trial {
+        Trial {
+            number,
+            name: default_name(number),
+            params: BTreeMap::new(),
+            curve: values.iter().enumerate().map(|(i, &v)| (i as u64 + 1, v)).collect(),
+            segments: Vec::new(),
+            status: TrialStatus::Running,
+            iterations: values.len() as u64,
+        }
+    }
+
+    /// The rule does not lean on the order of the trials: a tie goes to the lowest number.
+    #[test]
+    fn best_of_breaks_ties_by_the_lowest_trial_number_in_any_order() {
+        let check = |trials: &[Trial], mode: Mode, expect: Option<(u64, (u64, f64))>| {
+            let got = best_of(trials, mode).map(|(t, b)| (t.number, b));
+            assert_eq!(got, expect, "{mode:?}");
+            let rev: Vec<Trial> = trials.iter().rev().cloned().collect();
+            assert_eq!(best_of(&rev, mode).map(|(t, b)| (t.number, b)), expect, "{mode:?}");
+        };
+        let (t0, t1, t2) = (trial(0, &[0.1, 0.5]), trial(1, &[0.5, 0.2]), trial(2, &[0.3, 0.1]));
+        check(&[t1.clone(), t0.clone(), t2.clone()], Mode::Max, Some((0, (2, 0.5))));
+        check(&[t2.clone(), t1.clone(), t0.clone()], Mode::Min, Some((0, (1, 0.1))));
+        check(&[t2, t1.clone()], Mode::Min, Some((2, (2, 0.1))));
+        check(&[trial(3, &[f64::NAN]), t1], Mode::Max, Some((1, (1, 0.5))));
+        check(&[trial(4, &[f64::NAN])], Mode::Max, None);
+    }
 }

@@ -20,7 +20,8 @@ pub struct ReasonRow {
     pub saved: Option<u64>,
 }
 
-/// The best trial: the best metric value over its iterations (max or min by the study's mode).
+/// The best trial: the best metric value over its iterations (max or min by the study's mode);
+/// on an exact tie, the lowest trial number ([`Study::best`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BestTrial {
     /// Trial name.
@@ -78,8 +79,11 @@ pub struct Summary {
     pub running: usize,
     /// Resumes of the study.
     pub resumes: usize,
-    /// Wall time from the first to the last journal event, seconds.
+    /// Wall time the study ran, seconds: the sum over its runs of (last event -
+    /// `study_started`), without the idle gaps between runs of a resumed study.
     pub wall_time_s: Option<f64>,
+    /// Runs of the study (`study_started` events; 0 without a journal).
+    pub runs: usize,
     /// Core groups (lanes).
     pub groups: usize,
     /// Trials at once.
@@ -177,15 +181,7 @@ pub fn summarize(study: &Study) -> Summary {
     if running.trials > 0 {
         by_reason.push(running.clone());
     }
-    let mut best: Option<(&crate::study::Trial, (u64, f64))> = None;
-    for t in study.trials.values() {
-        if let Some(b) = t.best(cfg.mode)
-            && best.is_none_or(|(_, (_, v))| cfg.mode.better(b.1, v))
-        {
-            best = Some((t, b));
-        }
-    }
-    let best = best.map(|(t, b)| BestTrial {
+    let best = study.best().map(|(t, b)| BestTrial {
         name: t.name.clone(),
         best: b,
         last: t.last(),
@@ -224,7 +220,8 @@ pub fn summarize(study: &Study) -> Summary {
         ended,
         running: running.trials,
         resumes: study.resumes,
-        wall_time_s: study.start_ts.zip(study.end_ts).map(|(a, b)| b - a),
+        wall_time_s: study.wall_time_s(),
+        runs: study.runs.len(),
         groups: lanes,
         max_concurrent: study.max_concurrent,
         by_reason,
@@ -271,7 +268,16 @@ impl Summary {
         let w = self.wall_time_s?;
         let at_once =
             self.max_concurrent.map(|m| format!(", up to {m} trials at once")).unwrap_or_default();
-        Some(format!("wall time: {}, {} core group(s){}", fmt_duration(w), self.groups, at_once))
+        let runs = if self.runs > 1 {
+            format!(" over {} runs (the idle time between runs not counted)", self.runs)
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "wall time: {}{runs}, {} core group(s){at_once}",
+            fmt_duration(w),
+            self.groups
+        ))
     }
 
     /// The best-trial lines (without the parameters).

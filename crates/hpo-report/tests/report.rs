@@ -352,3 +352,183 @@ fn a_broken_config_is_a_note_not_a_failure() {
     assert!(study.notes.iter().any(|n| n.contains("not valid TOML")), "{:?}", study.notes);
     assert_eq!(study.config.metric, "score_pred");
 }
+
+/// A study folder in a temp dir with `files` (path relative to the folder, contents).
+fn study_with(files: &[(&str, String)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (path, text) in files {
+        let p = tmp.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    tmp
+}
+
+/// A `study_started` line at `ts`.
+fn started(ts: f64, resumed: bool) -> String {
+    format!(
+        r#"{{"event":"study_started","ts":{ts:?},"seed":0,"num_samples":2,"max_concurrent":2,"groups":[[0],[1]],"resumed":{resumed}}}"#
+    )
+}
+
+/// The `trial_started`, `result` and `trial_finished` lines of one trial with `values`.
+fn trial_lines(trial: u64, group: usize, t0: f64, values: &[f64], reason: &str) -> Vec<String> {
+    let mut v = vec![format!(
+        r#"{{"event":"trial_started","ts":{t0:?},"trial":{trial},"name":"trial_{trial:04}","params":{{"lr":0.001}},"seed":1,"group":{group},"resumed_after":0}}"#
+    )];
+    for (i, x) in values.iter().enumerate() {
+        v.push(format!(
+            r#"{{"event":"result","ts":{:?},"trial":{trial},"iteration":{},"metrics":{{"score_pred":{x:?}}},"decision":"continue"}}"#,
+            t0 + i as f64 + 1.0,
+            i + 1
+        ));
+    }
+    v.push(format!(
+        r#"{{"event":"trial_finished","ts":{:?},"trial":{trial},"iteration":{},"value":{:?},"reason":"{reason}"}}"#,
+        t0 + values.len() as f64,
+        values.len(),
+        values.last().copied().unwrap_or(0.0)
+    ));
+    v
+}
+
+/// Best-trial ties: the lowest trial number wins, in the summary, the page and both plots,
+/// whatever order the files list the trials in (the rule of the runner's own summary).
+#[test]
+fn a_tie_for_the_best_value_goes_to_the_lowest_trial_number() {
+    for mode in ["max", "min"] {
+        let (peak, other) = if mode == "max" { (0.9, 0.2) } else { (0.1, 0.8) };
+        // Trial 1 starts, reaches the peak and ends before trial 0 does.
+        let mut lines = vec![started(0.0, false)];
+        lines.extend(trial_lines(1, 1, 0.0, &[other, peak, other], "plateau"));
+        lines.extend(trial_lines(0, 0, 10.0, &[other, other, peak], "plateau"));
+        lines.push(r#"{"event":"study_finished","ts":20.0,"interrupted":false}"#.to_string());
+        let config = format!("[study]\nmode = \"{mode}\"\n[space.lr]\ntype = \"float\"\n");
+        let final_csv = format!(
+            "trial_name,iteration,score_pred,lr,stop_reason\ntrial_0001,3,{peak},0.001,plateau\ntrial_0000,3,{peak},0.001,plateau\n"
+        );
+        let progress =
+            |vs: [f64; 3]| format!("iteration,score_pred\n1,{}\n2,{}\n3,{}\n", vs[0], vs[1], vs[2]);
+        let tmp = study_with(&[
+            ("journal.jsonl", lines.join("\n") + "\n"),
+            ("config.toml", config),
+            ("predator_final.csv", final_csv),
+            ("trials/trial_0001/progress.csv", progress([other, peak, other])),
+            ("trials/trial_0000/progress.csv", progress([other, other, peak])),
+        ]);
+        let dir = tmp.path();
+        for journal in [true, false] {
+            if !journal {
+                std::fs::remove_file(dir.join("journal.jsonl")).expect("rm");
+            }
+            let study = load_study(dir).expect("load");
+            let s = summarize(&study);
+            let b = s.best.as_ref().expect("a best trial");
+            assert_eq!(b.name, "trial_0000", "mode {mode}, journal {journal}");
+            assert_eq!(b.best.1, peak);
+            assert!(s.to_text().contains("best trial: trial_0000"), "{}", s.to_text());
+            let svg = hpo_report::render_svg(Plot::Curves, &study).expect("svg");
+            assert!(svg.contains("best: trial_0000"), "mode {mode}, journal {journal}");
+            assert!(!svg.contains("best: trial_0001"), "mode {mode}, journal {journal}");
+        }
+    }
+}
+
+/// A resumed study's wall time is the sum of its runs, without the idle gap between them.
+#[test]
+fn the_wall_time_of_a_resumed_study_leaves_out_the_gap_between_runs() {
+    let t0 = 1_795_570_000.0;
+    let gap = 10.0 * 3600.0;
+    // Run 1: 10 minutes, then a crash (no study_finished; trial 1 never ends in it).
+    let mut lines = vec![started(t0, false)];
+    lines.extend(trial_lines(0, 0, t0, &[0.1, 0.2], "plateau"));
+    lines.push(trial_lines(1, 1, t0 + 300.0, &[0.1], "plateau")[..2].join("\n"));
+    lines.push(format!(
+        r#"{{"event":"result","ts":{:?},"trial":1,"iteration":2,"metrics":{{"score_pred":0.15}},"decision":"continue"}}"#,
+        t0 + 600.0
+    ));
+    // Run 2, ten hours later: 5 minutes.
+    let t1 = t0 + 600.0 + gap;
+    lines.push(started(t1, true));
+    lines.push(format!(
+        r#"{{"event":"trial_started","ts":{t1:?},"trial":1,"name":"trial_0001","params":{{"lr":0.001}},"seed":1,"group":1,"resumed_after":0}}"#
+    ));
+    lines.push(format!(
+        r#"{{"event":"trial_finished","ts":{:?},"trial":1,"iteration":2,"value":0.15,"reason":"plateau"}}"#,
+        t1 + 290.0
+    ));
+    lines
+        .push(format!(r#"{{"event":"study_finished","ts":{:?},"interrupted":false}}"#, t1 + 300.0));
+    let tmp = study_with(&[("journal.jsonl", lines.join("\n") + "\n")]);
+    let dir = tmp.path();
+    let study = load_study(dir).expect("load");
+    let runs: Vec<(f64, f64, bool)> =
+        study.runs.iter().map(|r| (r.start - t0, r.end - t0, r.resumed)).collect();
+    assert_eq!(runs, [(0.0, 600.0, false), (600.0 + gap, 900.0 + gap, true)]);
+    assert_eq!(study.resumes, 1);
+    let s = summarize(&study);
+    assert_eq!(s.wall_time_s, Some(900.0));
+    let text = s.to_text();
+    assert!(text.contains("wall time: 15m 00s over 2 runs"), "{text}");
+    assert!(!text.contains("10h"), "{text}");
+    // The timeline keeps real time (with the gap shaded) and still draws.
+    let r = hpo_report::write_report(&study, &dir.join("report")).expect("report");
+    check_png(&dir.join("report/timeline.png"), Plot::Timeline);
+    let html = std::fs::read_to_string(r.files.last().expect("index.html")).expect("html");
+    assert!(html.contains("Grey bands: the study was not running"));
+
+    // A study of one run: its wall time is from study_started to the last event, as before.
+    let mut one = vec![started(t0, false)];
+    one.extend(trial_lines(0, 0, t0 + 1.0, &[0.1, 0.2], "plateau"));
+    let tmp = study_with(&[("journal.jsonl", one.join("\n"))]);
+    let s = summarize(&load_study(tmp.path()).expect("load"));
+    assert_eq!(s.wall_time_s, Some(3.0));
+    assert!(s.to_text().contains("wall time: 3.0s, 2 core group(s)"), "{}", s.to_text());
+}
+
+/// The curves plot's y range comes from the data; a far hit threshold is named, not drawn.
+#[test]
+fn the_curves_y_range_follows_the_data_not_a_far_threshold() {
+    use hpo_report::{ThresholdMark::*, curves_y_range};
+    let check = |(lo, hi, thr): (f64, f64, f64), mark, (y0, y1): (f64, f64)| {
+        let r = curves_y_range(lo, hi, thr);
+        assert_eq!(r.threshold, mark, "{lo}..{hi}, threshold {thr}");
+        assert!((r.y0 - y0).abs() < 1e-9 && (r.y1 - y1).abs() < 1e-9, "{lo}..{hi}, {thr}: {r:?}");
+    };
+    // Far above or below: the data's range with a 5% margin.
+    check((0.2, 0.4, 1.0), Above, (0.19, 0.41));
+    check((0.2, 0.4, -3.0), Below, (0.19, 0.41));
+    check((0.2, 0.4, 0.1), Below, (0.19, 0.41));
+    // Inside the data: the data's range, the line drawn.
+    check((0.2, 0.4, 0.3), Line, (0.19, 0.41));
+    // Near (within 25% of the data's span beyond it): the range stretches to the threshold.
+    check((0.2, 0.4, 0.44), Line, (0.188, 0.452));
+    check((0.2, 0.4, 0.16), Line, (0.148, 0.412));
+    check((0.2, 0.4, f64::NAN), Absent, (0.19, 0.41));
+    // A flat curve: reach measured on its padded range.
+    check((0.5, 0.5, 1.0), Above, (0.45, 0.55));
+    assert_eq!(
+        curves_y_range(0.2, 0.4, 1.0).threshold_label(1.0).as_deref(),
+        Some("hit threshold 1 (above the chart)")
+    );
+
+    // In the plot and the page: data in 0.2-0.4, threshold 1.0.
+    let mut lines = vec![started(0.0, false)];
+    lines.extend(trial_lines(0, 0, 0.0, &[0.2, 0.3, 0.4], "plateau"));
+    lines.extend(trial_lines(1, 1, 0.0, &[0.25, 0.35, 0.3], "plateau"));
+    let tmp = study_with(&[
+        ("journal.jsonl", lines.join("\n")),
+        ("config.toml", "[study]\nhit_threshold = 1.0\n".to_string()),
+    ]);
+    let study = load_study(tmp.path()).expect("load");
+    let svg = hpo_report::render_svg(Plot::Curves, &study).expect("svg");
+    assert!(svg.contains("hit threshold 1 (above the chart)"), "no off-chart note");
+    let r = hpo_report::write_report(&study, &tmp.path().join("report")).expect("report");
+    check_png(&tmp.path().join("report/curves.png"), Plot::Curves);
+    let html = std::fs::read_to_string(r.files.last().expect("index.html")).expect("html");
+    assert!(html.contains("The hit threshold 1 is above the chart"));
+    // The fixture's threshold (0.8) lies inside its data: drawn as a line.
+    let fixture = load_study(&fixture()).expect("fixture");
+    let svg = hpo_report::render_svg(Plot::Curves, &fixture).expect("svg");
+    assert!(svg.contains("hit threshold 0.8") && !svg.contains("above the chart"));
+}

@@ -150,11 +150,24 @@ pub struct ObjectiveSection {
     pub command: Vec<String>,
     /// For `command`: its working directory (default: where `hpo` runs).
     pub cwd: Option<PathBuf>,
+    /// For `command`: seconds a whole trial may take; past it the trial ends as `error` and its
+    /// process group is killed (default: no limit).
+    pub timeout_s: Option<f64>,
+    /// For `command`: seconds the command may go without a report (from its start, then between
+    /// reports); past it the trial ends as `error` and its process group is killed (default: no
+    /// limit).
+    pub iteration_timeout_s: Option<f64>,
 }
 
 impl Default for ObjectiveSection {
     fn default() -> Self {
-        ObjectiveSection { kind: ObjectiveKind::Ppo, command: Vec::new(), cwd: None }
+        ObjectiveSection {
+            kind: ObjectiveKind::Ppo,
+            command: Vec::new(),
+            cwd: None,
+            timeout_s: None,
+            iteration_timeout_s: None,
+        }
     }
 }
 
@@ -258,7 +271,17 @@ impl StudyConfig {
                     .validate()
                     .map_err(|e| invalid("env".into(), String::new(), e.to_string()))?;
             }
-            ObjectiveKind::Command => {}
+            ObjectiveKind::Command => {
+                if let Some(cwd) = &self.objective.cwd
+                    && !cwd.is_dir()
+                {
+                    return Err(invalid(
+                        "objective.cwd".into(),
+                        format!("{:?}", cwd.display().to_string()),
+                        "no such folder: create it or give an existing one (relative paths are from where `hpo` runs)".into(),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -355,6 +378,29 @@ impl StudyConfig {
                 "0".into(),
                 "give each trial at least 1 core (the reference uses 8)".into(),
             ));
+        }
+        for (key, limit) in [
+            ("objective.timeout_s", self.objective.timeout_s),
+            ("objective.iteration_timeout_s", self.objective.iteration_timeout_s),
+        ] {
+            if let Some(s) = limit {
+                if !(s.is_finite() && s > 0.0) {
+                    return Err(invalid(
+                        key.into(),
+                        s.to_string(),
+                        "give a positive number of seconds, or leave the key out for no limit"
+                            .into(),
+                    ));
+                }
+                if self.objective.kind != ObjectiveKind::Command {
+                    return Err(invalid(
+                        key.into(),
+                        s.to_string(),
+                        "timeouts apply to `kind = \"command\"` objectives only: remove the key"
+                            .into(),
+                    ));
+                }
+            }
         }
         self.stoppers.validate().map_err(|e| match e {
             hpo_stoppers::StopperError::InvalidConfig { stopper, field, value, fix } => {

@@ -53,17 +53,44 @@ pub struct CsvAppender {
 }
 
 impl CsvAppender {
-    /// Open `path` for appending with `header`.
+    /// Open `path` for appending. A new or empty file gets `header`; an existing file keeps its
+    /// own header, and rows are laid out by it (so a resumed study appends aligned rows).
     pub fn open(path: &Path, header: Vec<String>) -> Result<Self, CsvError> {
         let io = |source| CsvError::Io { path: path.to_path_buf(), source };
         let file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
         let is_new = file.metadata().map_err(io)?.len() == 0;
+        let header = if is_new {
+            header
+        } else {
+            let mut reader = csv::Reader::from_path(path)
+                .map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
+            let existing = reader
+                .headers()
+                .map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
+            existing.iter().map(String::from).collect()
+        };
+        Self::with_file(path, file, header, is_new)
+    }
+
+    /// Create `path` anew (emptying it) with `header`.
+    pub fn create(path: &Path, header: Vec<String>) -> Result<Self, CsvError> {
+        let io = |source| CsvError::Io { path: path.to_path_buf(), source };
+        let file = File::create(path).map_err(io)?;
+        Self::with_file(path, file, header, true)
+    }
+
+    fn with_file(
+        path: &Path,
+        file: File,
+        header: Vec<String>,
+        write_header: bool,
+    ) -> Result<Self, CsvError> {
         let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(file);
-        if is_new {
+        if write_header {
             writer
                 .write_record(&header)
                 .map_err(|e| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() })?;
-            writer.flush().map_err(io)?;
+            writer.flush().map_err(|source| CsvError::Io { path: path.to_path_buf(), source })?;
         }
         Ok(CsvAppender { path: path.to_path_buf(), header, writer })
     }

@@ -123,7 +123,9 @@ pub enum JournalError {
         source: std::io::Error,
     },
     /// A line that is not a journal event (not the last one, which may be cut by a crash).
-    #[error("{path}:{line}: not a journal event: {message}")]
+    #[error(
+        "{path} line {line} is not a journal event ({message}): the journal is damaged there; restore the line, or remove it and the lines after it to resume the study from before it"
+    )]
     Parse {
         /// The journal's path.
         path: PathBuf,
@@ -141,33 +143,69 @@ pub struct JournalRead {
     pub events: Vec<JournalEvent>,
     /// A last line cut by a crash (the text), skipped.
     pub truncated_tail: Option<String>,
+    /// Bytes of the file up to the end of its last whole event (what [`truncate`] keeps).
+    pub valid_len: u64,
 }
 
 /// Read a journal. A last line that does not parse (a study killed mid-write) is reported in
 /// `truncated_tail` rather than failing; a bad line elsewhere is an error.
 pub fn read(path: &Path) -> Result<JournalRead, JournalError> {
     let io = |source| JournalError::Io { path: path.to_path_buf(), source };
-    let file = File::open(path).map_err(io)?;
-    let lines: Vec<String> = BufReader::new(file).lines().collect::<Result<_, _>>().map_err(io)?;
+    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut lines: Vec<(Vec<u8>, u64)> = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        let mut line = Vec::new();
+        let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        offset += n as u64;
+        lines.push((line, offset));
+    }
     let mut out = JournalRead::default();
-    let n = lines.len();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
+    // The last line that holds anything: only it may be cut by a crash.
+    let last = lines.iter().rposition(|(l, _)| !l.trim_ascii().is_empty());
+    for (i, (line, end)) in lines.iter().enumerate() {
+        if line.trim_ascii().is_empty() {
+            if out.truncated_tail.is_none() {
+                out.valid_len = *end;
+            }
             continue;
         }
-        match serde_json::from_str::<JournalEvent>(line) {
-            Ok(ev) => out.events.push(ev),
-            Err(_) if i + 1 == n => out.truncated_tail = Some(line.clone()),
-            Err(e) => {
-                return Err(JournalError::Parse {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: e.to_string(),
-                });
+        let parsed = std::str::from_utf8(line).map_err(|e| e.to_string()).and_then(|text| {
+            serde_json::from_str::<JournalEvent>(text).map_err(|e| {
+                // One line is one document: its column is what tells where.
+                let text = e.to_string();
+                match text.rsplit_once(" at line ") {
+                    Some((head, _)) => format!("{head}, at column {}", e.column()),
+                    None => text,
+                }
+            })
+        });
+        match parsed {
+            Ok(ev) => {
+                out.events.push(ev);
+                out.valid_len = *end;
+            }
+            Err(_) if Some(i) == last => {
+                out.truncated_tail = Some(String::from_utf8_lossy(line).trim_end().to_string());
+            }
+            Err(message) => {
+                return Err(JournalError::Parse { path: path.to_path_buf(), line: i + 1, message });
             }
         }
     }
     Ok(out)
+}
+
+/// Cut the journal back to `len` bytes (a [`JournalRead::valid_len`]): removes a last line that
+/// a crash left cut, whether or not a newline followed it.
+pub fn truncate(path: &Path, len: u64) -> Result<(), JournalError> {
+    let io = |source| JournalError::Io { path: path.to_path_buf(), source };
+    let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+    file.set_len(len).map_err(io)?;
+    file.sync_all().map_err(io)
 }
 
 /// Appends events to `journal.jsonl`, one flushed line each.
@@ -246,9 +284,43 @@ mod tests {
         let r = read(&path).expect("read");
         assert_eq!(r.events.len(), 2);
         assert!(r.truncated_tail.is_none());
+        assert_eq!(r.valid_len, std::fs::metadata(&path).expect("meta").len());
         match &r.events[0] {
             JournalEvent::TrialFinished { value, .. } => assert!(value.is_nan()),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_cut_last_line_followed_by_a_newline_is_removed_by_truncate() {
+        let dir = std::env::temp_dir().join(format!("hpo-journal-nl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("journal.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let ev = JournalEvent::StudyFinished { ts: 1.0, interrupted: false };
+        let mut w = JournalWriter::open(&path).expect("open");
+        w.append(&ev).expect("append");
+        drop(w);
+        let good = std::fs::metadata(&path).expect("meta").len();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"{\"event\":\"res\n\n"))
+            .expect("cut");
+        let r = read(&path).expect("read");
+        assert_eq!(r.events.len(), 1);
+        assert!(r.truncated_tail.is_some());
+        assert_eq!(r.valid_len, good);
+        truncate(&path, r.valid_len).expect("truncate");
+        let mut w = JournalWriter::open(&path).expect("reopen");
+        w.append(&ev).expect("append");
+        w.append(&ev).expect("append");
+        let r = read(&path).expect("read again");
+        assert_eq!((r.events.len(), r.truncated_tail), (3, None));
+        // Garbage in the middle is an error naming the line, not a silent skip.
+        std::fs::write(&path, "{\"event\":\"study_finished\",\"ts\":1.0,\"interrupted\":false}\n\u{1}garbage\n{\"event\":\"study_finished\",\"ts\":1.0,\"interrupted\":false}\n").expect("write");
+        let err = read(&path).expect_err("garbled middle line");
+        assert!(err.to_string().contains("line 2 is not a journal event"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -53,6 +53,11 @@ pub fn build_objective(cfg: &StudyConfig) -> Result<Arc<dyn Objective>, String> 
         ObjectiveKind::Command => Ok(Arc::new(CommandObjective {
             argv: cfg.objective.command.clone(),
             cwd: cfg.objective.cwd.clone(),
+            timeout: cfg.objective.timeout_s.map(std::time::Duration::from_secs_f64),
+            iteration_timeout: cfg
+                .objective
+                .iteration_timeout_s
+                .map(std::time::Duration::from_secs_f64),
         })),
         ObjectiveKind::Ppo => {
             let objective = PpoObjective { ppo: cfg.ppo.clone(), env: cfg.env.clone() };

@@ -6,9 +6,8 @@
 //! `[ppo]`), written over the study's `[ppo]` table; a name that is not a PPO setting is an error.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use marl_env::{PpgConfig, PredPreyGrass};
+use marl_env::PpgConfig;
 use ppo_burn::{EnvSpec, PpoConfig, Trainer};
 
 use crate::objective::{Metrics, Objective, ObjectiveError, TrialContext, TrialRun};
@@ -48,17 +47,11 @@ impl PpoObjective {
         apply_params(&self.ppo, params).map_err(ObjectiveError::Start)
     }
 
-    /// The environment of every trial.
+    /// The environment of every trial: the built-in predator-prey-grass of the study's `[env]`,
+    /// so that its checkpoints record these settings (`hpo eval` rebuilds the environment from
+    /// them, and a resume with other `[env]` settings is refused naming the ones that differ).
     pub fn env_spec(&self) -> EnvSpec {
-        let env = self.env.clone();
-        EnvSpec::Custom {
-            name: "predator_prey_grass".to_string(),
-            factory: Arc::new(move |_| {
-                let e: Box<dyn marl_env::MultiAgentEnv> =
-                    Box::new(PredPreyGrass::new(env.clone())?);
-                Ok(e)
-            }),
-        }
+        EnvSpec::PredPreyGrass(self.env.clone())
     }
 }
 
@@ -146,28 +139,168 @@ impl TrialRun for PpoRun {
 
 /// Save into a fresh folder, rename it into place, then drop all but the last two checkpoints,
 /// so a crash never leaves the checkpoint the journal names half-written or missing.
+///
+/// A failed save removes its temporary folder and leaves the earlier checkpoints as they were;
+/// its error names the path and the system's reason, once. Only folders this function made are
+/// removed: a file where it needs a folder is an error, not deleted.
 fn save_atomically(trainer: &Trainer, dir: &Path) -> Result<(), ObjectiveError> {
     let iteration = trainer.iteration();
+    let failed = |message: String| ObjectiveError::Iteration { iteration, message };
     let tmp = dir.join("checkpoint.tmp");
-    let _ = std::fs::remove_dir_all(&tmp);
-    trainer
-        .save(&tmp)
-        .map_err(|e| ObjectiveError::Iteration { iteration, message: e.to_string() })?;
+    // Left over by a crash in the middle of a save.
+    remove_folder(&tmp).map_err(|e| {
+        failed(format!("checkpoint {}: cannot remove this unfinished save: {e}", tmp.display()))
+    })?;
     let dest = checkpoint_dir(dir, iteration);
-    let _ = std::fs::remove_dir_all(&dest);
-    std::fs::rename(&tmp, &dest)?;
-    let saved = checkpoint_dirs(dir)?;
+    let saved = trainer.save(&tmp).map_err(|e| failed(e.to_string())).and_then(|()| {
+        // A checkpoint of this iteration from before a crash and resume.
+        remove_folder(&dest).and_then(|()| std::fs::rename(&tmp, &dest)).map_err(|e| {
+            failed(format!(
+                "checkpoint {}: cannot move {} there: {e}",
+                dest.display(),
+                tmp.display()
+            ))
+        })
+    });
+    if saved.is_err() {
+        let _ = remove_folder(&tmp);
+        return saved;
+    }
+    let saved = checkpoint_dirs(dir)
+        .map_err(|e| failed(format!("checkpoints in {}: cannot list them: {e}", dir.display())))?;
     let n = saved.len();
     for old in saved.into_iter().take(n.saturating_sub(2)) {
-        let _ = std::fs::remove_dir_all(old);
+        let _ = remove_folder(&old);
     }
     Ok(())
+}
+
+/// Remove `path` if it is a folder (not following a symbolic link); anything else stays.
+fn remove_folder(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    fn tiny(max_steps: u32) -> PpoObjective {
+        PpoObjective {
+            ppo: PpoConfig {
+                train_batch_size: 48,
+                minibatch_size: 48,
+                num_epochs: 1,
+                num_env_runners: 0,
+                mlp_hiddens: vec![8],
+                ..PpoConfig::default()
+            },
+            env: PpgConfig {
+                grid_size: 12,
+                initial_num_grass: 30,
+                max_steps,
+                ..PpgConfig::default()
+            },
+        }
+    }
+
+    fn ctx(dir: &Path, resume_after: u64) -> TrialContext {
+        TrialContext {
+            trial: 0,
+            name: "trial_0000".to_string(),
+            params: BTreeMap::new(),
+            seed: 3,
+            cores: Vec::new(),
+            dir: dir.to_path_buf(),
+            resume_after,
+        }
+    }
+
+    fn trial_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("hpo-ppo-objective-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("trial dir");
+        dir
+    }
+
+    /// A person reads it: the path, the system's reason once, no debug dump.
+    fn assert_plain(err: &str, path: &Path) {
+        assert!(err.contains(&path.display().to_string()), "names {}: {err}", path.display());
+        assert_eq!(err.matches("(os error").count(), 1, "the OS error once: {err}");
+        for debug in ["Os {", "kind:", "Io {", "i/o error"] {
+            assert!(!err.contains(debug), "`{debug}` in: {err}");
+        }
+    }
+
+    #[test]
+    fn checkpoints_record_the_env_settings_and_a_changed_env_is_refused_on_resume() {
+        let dir = trial_dir("env");
+        let objective = tiny(40);
+        let mut run = objective.start(&ctx(&dir, 0)).expect("start");
+        run.step().expect("one iteration");
+        assert_eq!(run.checkpoint(1).expect("saved"), Some(1));
+        drop(run);
+        match ppo_burn::checkpoint_env(&checkpoint_dir(&dir, 1)) {
+            Ok(EnvSpec::PredPreyGrass(c)) => assert_eq!(c, objective.env),
+            other => panic!("expected the study's predator-prey-grass settings, got {other:?}"),
+        }
+        // Same settings: resumes.
+        objective.start(&ctx(&dir, 1)).expect("resume with the same [env]");
+        // `[env]` changed between runs: refused, naming the setting.
+        let err = match tiny(50).start(&ctx(&dir, 1)) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a resume with another [env] must be refused"),
+        };
+        assert!(err.contains("`max_steps` is 40 in the checkpoint, 50 here"), "{err}");
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn a_failed_save_says_where_and_why_once_and_keeps_the_previous_checkpoint() {
+        let dir = trial_dir("save");
+        let objective = tiny(40);
+        let mut run = objective.start(&ctx(&dir, 0)).expect("start");
+        run.step().expect("iteration 1");
+        run.checkpoint(1).expect("saved");
+        run.step().expect("iteration 2");
+        let previous = checkpoint_dir(&dir, 1);
+        let tmp = dir.join("checkpoint.tmp");
+        let still_loads = || {
+            let t: Trainer = Trainer::load(&previous, objective.env_spec(), None).expect("loads");
+            assert_eq!(t.iteration(), 1);
+        };
+
+        // The temporary folder cannot be made: a file is in the way.
+        std::fs::write(&tmp, "in the way").expect("file");
+        let err = run.checkpoint(2).expect_err("cannot save").to_string();
+        assert_plain(&err, &tmp);
+        assert!(err.contains("File exists"), "{err}");
+        assert!(tmp.is_file(), "a file it did not make is not deleted");
+        assert!(!checkpoint_dir(&dir, 2).exists());
+        still_loads();
+        std::fs::remove_file(&tmp).expect("clear");
+
+        // Written, but it cannot be moved into place: its temporary folder is removed.
+        let dest = checkpoint_dir(&dir, 2);
+        std::fs::write(&dest, "in the way").expect("file");
+        let err = run.checkpoint(2).expect_err("cannot move").to_string();
+        assert_plain(&err, &dest);
+        assert!(err.contains("Not a directory"), "{err}");
+        assert!(!tmp.exists(), "the temporary folder is removed");
+        still_loads();
+        std::fs::remove_file(&dest).expect("clear");
+
+        // Once the way is clear, it saves; both checkpoints are kept.
+        assert_eq!(run.checkpoint(2).expect("saved"), Some(2));
+        assert!(previous.is_dir() && dest.is_dir() && !tmp.exists());
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
 
     #[test]
     fn params_write_over_ppo_settings_and_unknown_names_are_refused() {

@@ -49,10 +49,18 @@ enum Request {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Answer {
-    Started,
+    Started {
+        /// The process groups the trial started (a command's), which the study ends itself
+        /// should this worker die before it does.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        groups: Vec<u32>,
+    },
     /// Metric values as Rust's shortest round-trip text, so NaN and infinities pass too.
     Metrics {
         metrics: Vec<(String, String)>,
+        /// The trial's notes for people since the last answer.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     Finished,
     Saved {
@@ -176,16 +184,17 @@ pub fn serve_trial(input: impl BufRead, mut output: impl Write) -> std::io::Resu
         let answer = match (request, run.as_mut()) {
             (Request::Start { config, ctx }, None) => match start_local(&config, ctx) {
                 Ok((started, first)) => {
+                    let groups = started.process_groups();
                     run = Some(started);
                     next_iteration = first;
-                    Answer::Started
+                    Answer::Started { groups }
                 }
                 Err(e) => Answer::Failed { error: WireError::from_error(&e, 0) },
             },
             (Request::Step, Some(run)) => match caught(next_iteration, || run.step()) {
                 Ok(Some(metrics)) => {
                     next_iteration += 1;
-                    Answer::Metrics { metrics: encode_metrics(&metrics) }
+                    Answer::Metrics { metrics: encode_metrics(&metrics), notes: run.take_notes() }
                 }
                 Ok(None) => Answer::Finished,
                 Err(e) => Answer::Failed { error: WireError::from_error(&e, next_iteration) },
@@ -270,15 +279,20 @@ impl Objective for ProcessObjective {
         };
         let mut run = ProcessRun {
             child,
-            input,
+            input: Some(input),
+            notes: Vec::new(),
             output: BufReader::new(output),
             log_path,
             next_iteration: ctx.resume_after + 1,
+            groups: Vec::new(),
         };
         let request =
             Request::Start { config: self.config_text.clone(), ctx: WireContext::from_ctx(ctx) };
         match run.ask(&request, true)? {
-            Answer::Started => Ok(Box::new(run)),
+            Answer::Started { groups } => {
+                run.groups = groups;
+                Ok(Box::new(run))
+            }
             other => Err(run.unexpected(other, true)),
         }
     }
@@ -287,10 +301,15 @@ impl Objective for ProcessObjective {
 /// A trial running in a worker process; dropping it ends the process.
 struct ProcessRun {
     child: Child,
-    input: ChildStdin,
+    /// `None` once closed (which ends the worker).
+    input: Option<ChildStdin>,
+    /// Notes of the trial not yet taken.
+    notes: Vec<String>,
     output: BufReader<ChildStdout>,
     log_path: PathBuf,
     next_iteration: u64,
+    /// The process groups of the trial's command, if any (see [`Answer::Started`]).
+    groups: Vec<u32>,
 }
 
 impl ProcessRun {
@@ -298,7 +317,10 @@ impl ProcessRun {
     /// status and the end of its log.
     fn ask(&mut self, request: &Request, starting: bool) -> Result<Answer, ObjectiveError> {
         let mut line = String::new();
-        let read = send(&mut self.input, request).and_then(|()| self.output.read_line(&mut line));
+        let read = match self.input.as_mut() {
+            Some(input) => send(input, request).and_then(|()| self.output.read_line(&mut line)),
+            None => Err(std::io::Error::other("the trial worker's stdin is closed")),
+        };
         match read {
             Ok(n) if n > 0 => serde_json::from_str(&line).map_err(|e| {
                 self.failure(format!("the trial worker answered {:?}: {e}", line.trim()), starting)
@@ -345,7 +367,8 @@ impl ProcessRun {
 impl TrialRun for ProcessRun {
     fn step(&mut self) -> Result<Option<Metrics>, ObjectiveError> {
         match self.ask(&Request::Step, false)? {
-            Answer::Metrics { metrics } => {
+            Answer::Metrics { metrics, notes } => {
+                self.notes.extend(notes);
                 let metrics = decode_metrics(metrics).map_err(|e| self.failure(e, false))?;
                 self.next_iteration += 1;
                 Ok(Some(metrics))
@@ -361,13 +384,31 @@ impl TrialRun for ProcessRun {
             other => Err(self.unexpected(other, false)),
         }
     }
+
+    fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
 }
 
 impl Drop for ProcessRun {
     fn drop(&mut self) {
-        // Between requests the worker is idle: nothing is lost by ending it at once.
+        // Between requests the worker is idle: closing its stdin ends it, and it ends what its
+        // trial started (a command's process group) on the way out. One that does not go within
+        // a few seconds is killed.
+        self.input.take();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while std::time::Instant::now() < until && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        let ended_well = self.child.wait().is_ok_and(|status| status.success());
+        // A worker that ended well ended its command's group itself; one that died (or was
+        // killed just now) could not, so the study does it.
+        if !ended_well {
+            for &group in &self.groups {
+                crate::objective::kill_group(group);
+            }
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub mod files {
     pub const TRIALS: &str = "trials";
     /// Every metric of every iteration, in each trial's folder.
     pub const PROGRESS: &str = "progress.csv";
+    /// Held (locked) by the process running the study; it names that process's PID.
+    pub const LOCK: &str = "study.lock";
 }
 
 /// Errors that end a study (a trial's failure does not: it becomes an `error` row).
@@ -50,6 +52,16 @@ pub enum StudyError {
     /// `--resume` on a folder that holds no study.
     #[error("{0} holds no study journal ({1}): nothing to resume")]
     NoStudy(PathBuf, &'static str),
+    /// Another process runs the study in this folder.
+    #[error(
+        "{dir} is in use by another hpo process (PID {pid}): wait for it to end or stop it first; two processes on one study folder would run every trial twice"
+    )]
+    Locked {
+        /// The study folder.
+        dir: PathBuf,
+        /// The PID written by the holder (`unknown` if unreadable).
+        pid: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -134,6 +146,8 @@ pub struct StudyView {
     pub maximize: bool,
     /// Wall time the study (this run of it) started.
     pub started_ts: f64,
+    /// The iteration cap of a trial (the max-iterations stopper's, else ASHA's `max_t`).
+    pub max_iters: Option<u64>,
 }
 
 impl StudyView {
@@ -146,17 +160,23 @@ impl StudyView {
         counts
     }
 
-    /// The best finished or running value so far, with its trial name.
+    /// The best finished or running value so far, with its trial name; on a tie the lowest
+    /// trial number.
     pub fn best(&self) -> Option<(String, f64)> {
-        let better = |a: f64, b: f64| if self.maximize { a > b } else { a < b };
-        let mut best: Option<(String, f64)> = None;
-        let candidates = self
+        let mut candidates: Vec<(u64, &String, f64)> = self
             .finished
             .iter()
-            .map(|t| (&t.name, t.best))
-            .chain(self.running.values().map(|t| (&t.name, t.best)));
-        for (name, v) in candidates {
-            if v.is_finite() && best.as_ref().is_none_or(|(_, b)| better(v, *b)) {
+            .map(|t| (t.trial, &t.name, t.best))
+            .chain(self.running.iter().map(|(n, t)| (*n, &t.name, t.best)))
+            .collect();
+        candidates.sort_by_key(|c| c.0);
+        let mut best: Option<(String, f64)> = None;
+        for (_, name, v) in candidates {
+            let wins = match &best {
+                None => v.is_finite(),
+                Some((_, b)) => strictly_better(self.maximize, v, *b),
+            };
+            if wins {
                 best = Some((name.clone(), v));
             }
         }
@@ -214,10 +234,23 @@ pub struct StudySummary {
 }
 
 impl StudySummary {
-    /// The finished trial with the best value (by its best reported value).
+    /// The finished trial with the best value (by its best reported value); on a tie the
+    /// lowest trial number (the rule `hpo report` follows too).
     pub fn best(&self) -> Option<&FinishedTrial> {
-        let key = |t: &FinishedTrial| if self.maximize { t.best } else { -t.best };
-        self.trials.iter().filter(|t| t.best.is_finite()).max_by(|a, b| key(a).total_cmp(&key(b)))
+        let mut best: Option<&FinishedTrial> = None;
+        for t in &self.trials {
+            let wins = match best {
+                None => t.best.is_finite(),
+                Some(b) => {
+                    strictly_better(self.maximize, t.best, b.best)
+                        || (t.best == b.best && t.trial < b.trial)
+                }
+            };
+            if wins {
+                best = Some(t);
+            }
+        }
+        best
     }
 }
 
@@ -228,6 +261,11 @@ pub fn trial_seed(study_seed: u64, trial: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// A finite `value` strictly better than a finite `best`.
+fn strictly_better(maximize: bool, value: f64, best: f64) -> bool {
+    value.is_finite() && best.is_finite() && if maximize { value > best } else { value < best }
 }
 
 /// A finite `value` better than `best` (any finite value beats NaN).
@@ -271,6 +309,15 @@ struct Coordinator<'a> {
     trials: BTreeMap<u64, TrialState>,
     view: StudyView,
     observer: &'a mut dyn Observer,
+    /// While resuming: the CSV views are written anew (to `*.rebuild` files) from the journal.
+    rebuilding: bool,
+}
+
+/// Where a CSV view is written while it is rebuilt from the journal on resume.
+fn rebuild_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".rebuild");
+    path.with_file_name(name)
 }
 
 impl Coordinator<'_> {
@@ -287,7 +334,11 @@ impl Coordinator<'_> {
             let mut header = vec!["iteration".to_string()];
             header.extend(metrics.keys().filter(|k| *k != "iteration").cloned());
             let path = dir.join(&state.name).join(files::PROGRESS);
-            state.progress = Some(CsvAppender::open(&path, header)?);
+            state.progress = Some(if self.rebuilding {
+                CsvAppender::create(&rebuild_path(&path), header)?
+            } else {
+                CsvAppender::open(&path, header)?
+            });
         }
         if let Some(p) = state.progress.as_mut() {
             let row: Vec<String> = p
@@ -314,7 +365,7 @@ impl Coordinator<'_> {
     }
 
     /// A report from a live worker (or replayed from the journal on resume, with `live` false:
-    /// then nothing is written, the state is only rebuilt).
+    /// then the CSV views are written anew but the journal and the observer are not told).
     fn on_report(
         &mut self,
         trial: u64,
@@ -372,15 +423,15 @@ impl Coordinator<'_> {
             }
             r.rung = rung;
         }
-        if !live {
-            return Ok(decision);
-        }
         if newly_hit {
             let mut row = vec![name.clone(), iteration.to_string(), fmt_f64(v)];
             row.extend(self.params_row(&params));
             self.hits_csv.append(&row)?;
         }
         self.progress_csv(trial, &metrics)?;
+        if !live {
+            return Ok(decision);
+        }
         let (label, reason) = match decision {
             Decision::Continue => ("continue", None),
             Decision::Stop(r) => ("stop", Some(r)),
@@ -446,9 +497,6 @@ impl Coordinator<'_> {
             reason,
             error: error.clone(),
         });
-        if !live {
-            return Ok(());
-        }
         let progress = match (self.max_iters, it_opt) {
             (Some(m), Some(i)) if m > 0 => format!("{:.6}", i as f64 / m as f64),
             (_, None) => format!("{:.6}", 0.0),
@@ -470,6 +518,9 @@ impl Coordinator<'_> {
             u8::from(reason == StopReason::AshaEarlyStop).to_string(),
         ]);
         self.final_csv.append(&row)?;
+        if !live {
+            return Ok(());
+        }
         self.emit(JournalEvent::TrialFinished {
             ts: journal::now(),
             trial,
@@ -523,6 +574,42 @@ impl Coordinator<'_> {
     }
 }
 
+/// True when `dir` holds anything but a lock file left by an earlier process.
+fn holds_files(dir: &Path) -> Result<bool, StudyError> {
+    let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+    Ok(entries.any(|e| e.map_or(true, |e| e.file_name() != files::LOCK)))
+}
+
+/// Take the study folder's lock, or name the process that holds it. The lock is the OS's
+/// (`flock`), so a lock file left by a process that died is free again by itself.
+fn lock_folder(dir: &Path) -> Result<std::fs::File, StudyError> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join(files::LOCK);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let pid = if pid.is_empty() { "unknown".to_string() } else { pid.to_string() };
+            return Err(StudyError::Locked { dir: dir.to_path_buf(), pid });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+    }
+    file.set_len(0).map_err(io_err(&path))?;
+    file.rewind().map_err(io_err(&path))?;
+    writeln!(file, "{}", std::process::id()).map_err(io_err(&path))?;
+    file.flush().map_err(io_err(&path))?;
+    Ok(file)
+}
+
 /// Where a resumed trial picks up.
 #[derive(Debug, Clone, Copy)]
 struct ResumePoint {
@@ -538,14 +625,22 @@ pub fn run_study(
     observer: &mut dyn Observer,
 ) -> Result<StudySummary, StudyError> {
     cfg.validate_study().map_err(|e| StudyError::Config(e.to_string()))?;
-    let dir = options.dir.clone();
+    // Absolute, so trial folders handed to commands (`{trial_dir}`) hold wherever they run.
+    let dir = std::path::absolute(&options.dir).map_err(io_err(&options.dir))?;
     let started = journal::now();
     let journal_path = dir.join(files::JOURNAL);
     if options.resume {
         if !journal_path.exists() {
             return Err(StudyError::NoStudy(dir, files::JOURNAL));
         }
-    } else if dir.exists() && std::fs::read_dir(&dir).map_err(io_err(&dir))?.next().is_some() {
+    } else if dir.exists() && holds_files(&dir)? {
+        return Err(StudyError::NotEmpty(dir));
+    }
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    // Held until this function returns (the OS releases it if the process dies).
+    let _lock = lock_folder(&dir)?;
+    if !options.resume && holds_files(&dir)? {
+        // Another study started here between the check above and the lock.
         return Err(StudyError::NotEmpty(dir));
     }
     std::fs::create_dir_all(dir.join(files::TRIALS)).map_err(io_err(&dir))?;
@@ -569,8 +664,10 @@ pub fn run_study(
     let earlier = if options.resume {
         let read = journal::read(&journal_path)?;
         if let Some(tail) = &read.truncated_tail {
+            // Removed now, so the next line appended starts a whole event of its own.
+            journal::truncate(&journal_path, read.valid_len)?;
             observer.note(&format!(
-                "the journal's last line was cut by a crash and is skipped ({} bytes)",
+                "the journal's last line was cut by a crash and is removed ({} bytes)",
                 tail.len()
             ));
         }
@@ -581,6 +678,8 @@ pub fn run_study(
 
     let final_path = dir.join(files::FINAL);
     let hits_path = dir.join(files::HITS);
+    let final_header = csv_views::final_header(&metric, &param_names);
+    let hits_header = csv_views::hits_header(&metric, &param_names);
     let mut coord = Coordinator {
         cfg,
         dir: dir.clone(),
@@ -593,27 +692,63 @@ pub fn run_study(
         sampler: SamplerHandle::new(cfg)?,
         pipeline: Pipeline::from_config(cfg).map_err(|e| StudyError::Config(e.to_string()))?,
         journal: JournalWriter::open(&journal_path)?,
-        final_csv: CsvAppender::open(&final_path, csv_views::final_header(&metric, &param_names))?,
-        hits_csv: CsvAppender::open(&hits_path, csv_views::hits_header(&metric, &param_names))?,
+        final_csv: if options.resume {
+            CsvAppender::create(&rebuild_path(&final_path), final_header.clone())?
+        } else {
+            CsvAppender::open(&final_path, final_header.clone())?
+        },
+        hits_csv: if options.resume {
+            CsvAppender::create(&rebuild_path(&hits_path), hits_header.clone())?
+        } else {
+            CsvAppender::open(&hits_path, hits_header.clone())?
+        },
         trials: BTreeMap::new(),
+        rebuilding: false,
         view: StudyView {
             num_samples: study.num_samples,
             metric: metric.clone(),
             maximize,
             started_ts: started,
+            max_iters: cfg.max_iters(),
             ..StudyView::default()
         },
         observer,
     };
 
     let to_resume = if options.resume {
+        // The CSV views are projections of the journal: written anew from its events aside,
+        // then renamed over the old files, so they agree with the journal whatever a crash or
+        // a full disk left in them.
+        coord.rebuilding = true;
         let to_resume = rebuild(&mut coord, &earlier)?;
-        // The rebuild may have rewritten the CSV files (new files renamed into place): append
-        // to those, not to the replaced ones.
-        coord.final_csv =
-            CsvAppender::open(&final_path, csv_views::final_header(&metric, &param_names))?;
-        coord.hits_csv =
-            CsvAppender::open(&hits_path, csv_views::hits_header(&metric, &param_names))?;
+        coord.rebuilding = false;
+        // Every row is flushed as written: the files are whole and can be renamed now.
+        for path in [&final_path, &hits_path] {
+            let from = rebuild_path(path);
+            std::fs::rename(&from, path).map_err(io_err(path))?;
+        }
+        for state in coord.trials.values_mut() {
+            let path = dir.join(files::TRIALS).join(&state.name).join(files::PROGRESS);
+            if state.progress.take().is_some() {
+                std::fs::rename(rebuild_path(&path), &path).map_err(io_err(&path))?;
+            } else if path.exists() {
+                // Every row of it came after the checkpoint it resumes from.
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
+            }
+        }
+        // A trial folder the journal does not know (its start was lost with a cut journal)
+        // holds rows of no trial: they go, so the trial of that name starts a file anew.
+        let known: BTreeSet<&str> = coord.trials.values().map(|t| t.name.as_str()).collect();
+        let trials_dir = dir.join(files::TRIALS);
+        for entry in std::fs::read_dir(&trials_dir).map_err(io_err(&trials_dir))? {
+            let entry = entry.map_err(io_err(&trials_dir))?;
+            let path = entry.path().join(files::PROGRESS);
+            if !known.contains(entry.file_name().to_string_lossy().as_ref()) && path.exists() {
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
+            }
+        }
+        coord.final_csv = CsvAppender::open(&final_path, final_header.clone())?;
+        coord.hits_csv = CsvAppender::open(&hits_path, hits_header.clone())?;
         to_resume
     } else {
         BTreeMap::new()
@@ -712,14 +847,15 @@ pub fn run_study(
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         };
-        handle_up(&mut coord, msg, &mut free_groups, &mut live_workers)?;
+        let stopping = options.interrupt.load(Ordering::SeqCst);
+        handle_up(&mut coord, msg, &mut free_groups, &mut live_workers, stopping)?;
         if interrupted {
             // Workers blocked inside a long iteration are not waited for: their trials are
             // already written as `interrupted` and resume from their checkpoints.
             let deadline = std::time::Instant::now() + Duration::from_secs(3);
             while !live_workers.is_empty() && std::time::Instant::now() < deadline {
                 if let Ok(m) = up_rx.recv_timeout(Duration::from_millis(50)) {
-                    handle_up(&mut coord, m, &mut free_groups, &mut live_workers)?;
+                    handle_up(&mut coord, m, &mut free_groups, &mut live_workers, true)?;
                 }
             }
             break;
@@ -738,11 +874,15 @@ pub fn run_study(
     })
 }
 
+/// Carry out one message of a worker. `stopping`: the user asked the study to stop, so a
+/// trial that fails now most likely failed of that (a Ctrl-C that reached its process) and
+/// ends as `interrupted`, to run again on resume.
 fn handle_up(
     coord: &mut Coordinator<'_>,
     msg: Up,
     free_groups: &mut BTreeSet<usize>,
     live_workers: &mut BTreeMap<u64, std::thread::JoinHandle<()>>,
+    stopping: bool,
 ) -> Result<(), StudyError> {
     let finished = |c: &Coordinator<'_>, t: u64| c.trials.get(&t).is_none_or(|s| s.finished);
     match msg {
@@ -772,14 +912,31 @@ fn handle_up(
         }
         Up::Finished { trial } => {
             if !finished(coord, trial) {
-                coord.finish(trial, StopReason::Completed, None, true)?;
+                let reported = coord.trials.get(&trial).is_some_and(|s| s.iteration > 0);
+                if reported {
+                    coord.finish(trial, StopReason::Completed, None, true)?;
+                } else {
+                    let error = format!(
+                        "the trial ended without reporting any iteration (no line with `{}` on its output)",
+                        coord.metric
+                    );
+                    coord.observer.note(&format!("{} failed: {error}", trial_name(trial)));
+                    coord.finish(trial, StopReason::Error, Some(error), true)?;
+                }
             }
         }
         Up::Failed { trial, error } => {
             if !finished(coord, trial) {
-                coord.observer.note(&format!("{} failed: {error}", trial_name(trial)));
-                coord.finish(trial, StopReason::Error, Some(error), true)?;
+                if stopping {
+                    coord.finish(trial, StopReason::Interrupted, None, true)?;
+                } else {
+                    coord.observer.note(&format!("{} failed: {error}", trial_name(trial)));
+                    coord.finish(trial, StopReason::Error, Some(error), true)?;
+                }
             }
+        }
+        Up::Note { trial, message } => {
+            coord.observer.note(&format!("{}: {message}", trial_name(trial)));
         }
         Up::Exited { trial } => {
             if let Some(handle) = live_workers.remove(&trial) {
@@ -870,39 +1027,8 @@ fn rebuild(
             _ => {}
         }
     }
-    // Hits already written stay written.
-    if let Ok(rows) = csv_views::read_rows(&coord.dir.join(files::HITS)) {
-        for row in rows {
-            if let Some(s) =
-                coord.trials.values_mut().find(|s| row.get("trial_name") == Some(&s.name))
-            {
-                s.hit = true;
-            }
-        }
-    }
-    // Rows of resumed trials: drop their `interrupted` final rows and progress rows past the
-    // checkpoint (they will be written again by the resumed run).
-    let names: BTreeSet<String> = resume.keys().map(|t| trial_name(*t)).collect();
-    let final_path = coord.dir.join(files::FINAL);
-    if final_path.exists() && !names.is_empty() {
-        csv_views::rewrite_without(&final_path, |h, r| {
-            let col = |name: &str| h.iter().position(|c| c == name).and_then(|i| r.get(i));
-            col("trial_name").is_some_and(|n| names.contains(n))
-        })?;
-    }
     for (trial, point) in &resume {
         let Some(state) = coord.trials.get_mut(trial) else { continue };
-        let path = coord.dir.join(files::TRIALS).join(&state.name).join(files::PROGRESS);
-        if path.exists() {
-            let after = point.after;
-            csv_views::rewrite_without(&path, |h, r| {
-                h.iter()
-                    .position(|c| c == "iteration")
-                    .and_then(|i| r.get(i))
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .is_some_and(|it| it > after)
-            })?;
-        }
         if point.after == 0 {
             state.iteration = 0;
         }

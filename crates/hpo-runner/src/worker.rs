@@ -48,6 +48,13 @@ pub enum Up {
         /// What went wrong.
         error: String,
     },
+    /// Messages for people from the running trial (see `TrialRun::take_notes`).
+    Note {
+        /// Trial number.
+        trial: u64,
+        /// The message.
+        message: String,
+    },
     /// The worker thread is done with the trial and its cores are free.
     Exited {
         /// Trial number.
@@ -108,7 +115,11 @@ fn drive(ctx: &TrialContext, objective: &dyn Objective, up: &Sender<Up>, down: &
     let _ = up.send(Up::Started { trial, resumed_after });
     let mut iteration = resumed_after;
     loop {
-        match run.step() {
+        let stepped = run.step();
+        for message in run.take_notes() {
+            let _ = up.send(Up::Note { trial, message });
+        }
+        match stepped {
             Ok(Some(metrics)) => {
                 iteration += 1;
                 if up.send(Up::Report { trial, iteration, metrics }).is_err() {
@@ -122,9 +133,21 @@ fn drive(ctx: &TrialContext, objective: &dyn Objective, up: &Sender<Up>, down: &
                                     let _ = up.send(Up::Checkpoint { trial, iteration: saved });
                                 }
                                 Ok(None) => {}
+                                // The last good checkpoint stays the one to resume from (a
+                                // save is written aside and renamed into place): a full disk
+                                // costs a checkpoint, not the trial.
                                 Err(e) => {
-                                    let _ = up.send(Up::Failed { trial, error: e.to_string() });
-                                    return;
+                                    let why = match e {
+                                        crate::objective::ObjectiveError::Iteration {
+                                            message,
+                                            ..
+                                        } => message,
+                                        other => other.to_string(),
+                                    };
+                                    let message = format!(
+                                        "checkpoint after iteration {iteration} not saved ({why}); the trial goes on from the last saved one"
+                                    );
+                                    let _ = up.send(Up::Note { trial, message });
                                 }
                             }
                         }

@@ -544,11 +544,44 @@ impl Serialize for SearchSpace {
     }
 }
 
-/// Deserialises the `space` table itself (parameter name to parameter table), validated.
+/// Deserialises the `space` table itself (parameter name to parameter table), validated. Each
+/// parameter is read and checked as its own value, so a format that knows positions (TOML)
+/// points an error at that parameter's table, not at the first one.
 impl<'de> Deserialize<'de> for SearchSpace {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SpaceVisitor;
+        impl<'de> de::Visitor<'de> for SpaceVisitor {
+            type Value = SearchSpace;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of parameter tables")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<SearchSpace, A::Error> {
+                let mut params = BTreeMap::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    let dist = map.next_value_seed(ParamSeed { name: &name })?;
+                    if params.insert(name.clone(), dist).is_some() {
+                        return Err(de::Error::custom(SpaceError::DuplicateParam { param: name }));
+                    }
+                }
+                Ok(SearchSpace { params })
+            }
+        }
+        d.deserialize_map(SpaceVisitor)
+    }
+}
+
+/// Reads and validates one parameter's table.
+struct ParamSeed<'a> {
+    name: &'a str,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ParamSeed<'_> {
+    type Value = Distribution;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Distribution, D::Error> {
         let v = Value::deserialize(d)?;
-        SearchSpace::from_json_value(&v).map_err(de::Error::custom)
+        let dist = parse_param(self.name, &v).map_err(de::Error::custom)?;
+        dist.validate(self.name).map_err(de::Error::custom)?;
+        Ok(dist)
     }
 }
 

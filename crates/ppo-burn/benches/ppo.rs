@@ -146,7 +146,7 @@ fn main() -> Result<(), ppo_burn::PpoError> {
         (
             PpoConfig {
                 train_batch_size: 24,
-                minibatch_size: 32,
+                minibatch_size: 24,
                 num_env_runners: 2,
                 conv_channels: vec![4],
                 conv_channels_per_kind: Default::default(),

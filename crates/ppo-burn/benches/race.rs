@@ -105,7 +105,7 @@ impl Settings {
                 lr: self.lr,
                 num_epochs: self.epochs,
                 train_batch_size: 24,
-                minibatch_size: 32,
+                minibatch_size: 24,
                 num_env_runners: 1,
                 conv_channels: vec![4],
                 conv_channels_per_kind: Default::default(),

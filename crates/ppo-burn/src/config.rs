@@ -213,6 +213,27 @@ impl PpoConfig {
 
     /// Check every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), PpoError> {
+        self.validate_checkpointed()?;
+        // RLlib refuses this too: a minibatch is cut from one iteration's batch.
+        if self.minibatch_size > self.train_batch_size {
+            return Err(PpoError::config(
+                "minibatch_size",
+                format!(
+                    "{} is larger than train_batch_size = {}: set minibatch_size to at most {} \
+                     or raise train_batch_size",
+                    self.minibatch_size, self.train_batch_size, self.train_batch_size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The checks a checkpoint's configuration must pass to load: those of [`validate`]
+    /// except the ones added after checkpoints were written with such values
+    /// (`minibatch_size <= train_batch_size`).
+    ///
+    /// [`validate`]: Self::validate
+    pub(crate) fn validate_checkpointed(&self) -> Result<(), PpoError> {
         positive("lr", self.lr)?;
         at_least_one("num_epochs", self.num_epochs)?;
         at_least_one("train_batch_size", self.train_batch_size)?;
@@ -366,6 +387,7 @@ mod tests {
             ("mlp_hiddens = [64, 0]", "`mlp_hiddens`"),
             ("network = \"transformer\"", "transformer"),
             ("grad_clip = 0.0", "`grad_clip`"),
+            ("train_batch_size = 48\nminibatch_size = 64", "`minibatch_size`: 64 is larger"),
         ];
         for (text, needle) in cases {
             let err = PpoConfig::from_toml_str(text).unwrap_err().to_string();

@@ -15,9 +15,10 @@ pub enum PpoError {
         /// What is wrong and how to fix it.
         reason: String,
     },
-    /// The environment refused a reset, a step or its construction.
+    /// The environment refused a reset, a step or its construction. (Shown in the message,
+    /// not as a `source`, so that printing the error chain names it once.)
     #[error("environment error: {0}")]
-    Env(#[from] EnvError),
+    Env(EnvError),
     /// A loss, gradient, value or metric became NaN or infinite: training cannot go on.
     #[error(
         "non-finite {what} in training iteration {iteration}: lower the learning rate or check rewards"
@@ -47,6 +48,12 @@ pub enum PpoError {
         /// What happened.
         reason: String,
     },
+}
+
+impl From<EnvError> for PpoError {
+    fn from(e: EnvError) -> Self {
+        PpoError::Env(e)
+    }
 }
 
 impl PpoError {

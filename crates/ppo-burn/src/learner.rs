@@ -60,7 +60,7 @@ pub fn values_of<B: ConvBackend>(
         );
         let v = critic.forward(spec, x).into_data();
         let v: Vec<f32> =
-            v.into_vec().map_err(|e| PpoError::Backend(format!("reading values: {e:?}")))?;
+            v.into_vec().map_err(|e| PpoError::Backend(format!("reading values: {e}")))?;
         out.extend(v);
     }
     Ok(out)

@@ -28,8 +28,9 @@
 //! layers spread their work; the numbers do not depend on its size. Checkpoints
 //! ([`Trainer::save`], [`Trainer::load`]) restore a run exactly: same seed, same numbers.
 //! [`Trainer::evaluate`] plays the current policies without learning, also in other settings of
-//! the same environment (e.g. longer episodes); [`checkpoint_env`] names a checkpoint's
-//! environment.
+//! the same environment (e.g. longer episodes). A checkpoint records its environment's typed
+//! configuration: [`checkpoint_env`] rebuilds it, and [`Trainer::load`] refuses another one,
+//! naming the settings that differ.
 //!
 //! ```
 //! use ppo_burn::{EnvSpec, PpoConfig, Trainer};

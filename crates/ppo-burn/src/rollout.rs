@@ -367,7 +367,7 @@ impl Runner {
         );
         let logits = actor.forward(&self.specs[k], obs).into_data();
         let logits: Vec<f32> =
-            logits.into_vec().map_err(|e| PpoError::Backend(format!("reading logits: {e:?}")))?;
+            logits.into_vec().map_err(|e| PpoError::Backend(format!("reading logits: {e}")))?;
         for (i, &(e, s)) in self.rows.iter().enumerate() {
             let row = &logits[i * n_actions..(i + 1) * n_actions];
             let (action, logp) = sample_action(row, rng.random::<f64>());

@@ -7,7 +7,10 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::Optimizer;
-use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
+use burn::record::{
+    BinBytesRecorder, BinFileRecorder, BurnRecord, FullPrecisionSettings, Record, Recorder,
+    RecorderError,
+};
 
 use crate::conv::{ConvBackend, PpoBackend};
 use crossbeam_channel::{Receiver, Sender};
@@ -17,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::PpoConfig;
-use crate::env::EnvSpec;
+use crate::env::{EnvRecord, EnvSpec, LEGACY_STUDY_ENV};
 use crate::error::PpoError;
 use crate::evaluate::{Evaluation, evaluate};
 use crate::learner::{PolicyLearner, explained_variance, run_epochs};
@@ -36,7 +39,9 @@ pub type FlexBackend = burn::backend::Autodiff<burn_flex::Flex>;
 
 const STATE_FILE: &str = "trainer_state.json";
 const CONFIG_FILE: &str = "ppo_config.toml";
-const FORMAT: u32 = 1;
+/// Format 2 records the environment as its typed configuration ([`EnvRecord`]); format 1
+/// (still read) recorded a name.
+const FORMAT: u32 = 2;
 
 enum Command<BI: ConvBackend> {
     Sample { iteration: u64, actors: Vec<Head<BI>>, fragment_length: usize, n_fragments: usize },
@@ -244,7 +249,9 @@ fn learner_pool(threads: usize, cores: Option<&[usize]>) -> Result<rayon::Thread
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct TrainerState {
     format: u32,
-    env: String,
+    /// Format 2: an [`EnvRecord`]; format 1: the environment's name (a string). Read as JSON
+    /// first so that a damaged record gets its own error message.
+    env: serde_json::Value,
     kinds: Vec<String>,
     seed: u64,
     iteration: u64,
@@ -302,6 +309,16 @@ impl<B: PpoBackend> Trainer<B> {
         cores: Option<Vec<usize>>,
     ) -> Result<Self, PpoError> {
         config.validate()?;
+        Self::build(config, env, seed, cores)
+    }
+
+    /// [`Trainer::new`] for a configuration that has been checked.
+    fn build(
+        config: PpoConfig,
+        env: EnvSpec,
+        seed: u64,
+        cores: Option<Vec<usize>>,
+    ) -> Result<Self, PpoError> {
         if let Some(c) = &cores {
             check_cores(c)?;
         }
@@ -518,13 +535,20 @@ impl<B: PpoBackend> Trainer<B> {
 
     /// Write a checkpoint into `dir` (created if missing): config, counters, KL coefficients,
     /// episode windows, runner states, and per policy the weights and the Adam state.
+    ///
+    /// A failed write is a [`PpoError::Checkpoint`] naming the file and the system's reason
+    /// (e.g. "No space left on device"); `dir` may then hold some of the files.
     pub fn save(&self, dir: &Path) -> Result<(), PpoError> {
-        std::fs::create_dir_all(dir).map_err(|e| PpoError::checkpoint(dir, e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| PpoError::checkpoint(dir, format!("cannot create the folder: {e}")))?;
         let config = toml::to_string(&self.config).map_err(|e| PpoError::checkpoint(dir, e))?;
         write(&dir.join(CONFIG_FILE), config.as_bytes())?;
+        let env = serde_json::to_value(self.env.record()).map_err(|e| {
+            PpoError::checkpoint(dir, format!("cannot record the environment: {e}"))
+        })?;
         let state = TrainerState {
             format: FORMAT,
-            env: self.env.name(),
+            env,
             kinds: self.kinds.iter().map(|k| k.name.clone()).collect(),
             seed: self.seed,
             iteration: self.iteration,
@@ -536,44 +560,37 @@ impl<B: PpoBackend> Trainer<B> {
         };
         let json = serde_json::to_vec(&state).map_err(|e| PpoError::checkpoint(dir, e))?;
         write(&dir.join(STATE_FILE), &json)?;
-        let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
         for (k, p) in self.policies.iter().enumerate() {
-            let path = dir.join(format!("policy_{k}"));
-            Recorder::<B>::record(&recorder, p.model()?.clone().into_record(), path.clone())
-                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
-            let path = dir.join(format!("optim_{k}"));
-            Recorder::<B>::record(&recorder, p.optim.to_record(), path.clone())
-                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
+            let path = dir.join(format!("policy_{k}.bin"));
+            write(&path, &record_bytes::<B, _>(p.model()?.clone().into_record(), &path)?)?;
+            let path = dir.join(format!("optim_{k}.bin"));
+            write(&path, &record_bytes::<B, _>(p.optim.to_record(), &path)?)?;
         }
         Ok(())
     }
 
     /// Rebuild a trainer from a checkpoint written by [`save`](Self::save); the next
     /// [`train_iteration`](Self::train_iteration) gives the same numbers as the saved trainer's
-    /// next iteration would have. `env` must be the environment the checkpoint was made with.
+    /// next iteration would have.
+    ///
+    /// `env` must be the environment the checkpoint was made with ([`checkpoint_env`] rebuilds
+    /// a built-in one): a built-in's configuration is compared by value, and a difference is a
+    /// [`PpoError::Checkpoint`] naming every differing setting; a custom one's name must match.
+    /// A checkpoint of format 1 (which recorded a name) is compared by its name; one written by
+    /// `hpo study` before format 2 loads into any predator-prey-grass configuration, since it
+    /// did not record its settings.
     pub fn load(dir: &Path, env: EnvSpec, cores: Option<Vec<usize>>) -> Result<Self, PpoError> {
         let config_path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&config_path)
-            .map_err(|e| PpoError::checkpoint(&config_path, e))?;
+            .map_err(|e| PpoError::checkpoint(&config_path, format!("cannot read: {e}")))?;
         let config: PpoConfig =
             toml::from_str(&text).map_err(|e| PpoError::checkpoint(&config_path, e))?;
-        let state_path = dir.join(STATE_FILE);
-        let bytes = std::fs::read(&state_path).map_err(|e| PpoError::checkpoint(&state_path, e))?;
-        let state: TrainerState =
-            serde_json::from_slice(&bytes).map_err(|e| PpoError::checkpoint(&state_path, e))?;
-        if state.format != FORMAT {
-            return Err(PpoError::checkpoint(
-                &state_path,
-                format!("format {} is not the supported {FORMAT}", state.format),
-            ));
-        }
-        if state.env != env.name() {
-            return Err(PpoError::checkpoint(
-                &state_path,
-                format!("made with env `{}`, asked to load into `{}`", state.env, env.name()),
-            ));
-        }
-        let mut t = Trainer::new(config, env, state.seed, cores)?;
+        // A checkpoint loads with the checks of its time: a setting later refused (a minibatch
+        // larger than the batch) must not lock its weights away.
+        config.validate_checkpointed()?;
+        let (state_path, state) = read_state(dir)?;
+        check_env(&state_path, &stored_env(&state_path, &state)?, &env)?;
+        let mut t = Trainer::build(config, env, state.seed, cores)?;
         let names: Vec<String> = t.kinds.iter().map(|k| k.name.clone()).collect();
         if names != state.kinds || state.kl_coeffs.len() != names.len() {
             return Err(PpoError::checkpoint(
@@ -582,16 +599,13 @@ impl<B: PpoBackend> Trainer<B> {
             ));
         }
         let device = B::Device::default();
-        let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
         for (k, p) in t.policies.iter_mut().enumerate() {
             let path = dir.join(format!("policy_{k}"));
-            let record = Recorder::<B>::load(&recorder, path.clone(), &device)
-                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
+            let record = load_record::<B, _>(&path, &device)?;
             let model = p.model.take().ok_or_else(|| PpoError::checkpoint(&path, "no model"))?;
             p.model = Some(model.load_record(record));
             let path = dir.join(format!("optim_{k}"));
-            let record = Recorder::<B>::load(&recorder, path.clone(), &device)
-                .map_err(|e| PpoError::checkpoint(&path, format!("{e:?}")))?;
+            let record = load_record::<B, _>(&path, &device)?;
             let optim = std::mem::replace(
                 &mut p.optim,
                 burn::optim::AdamConfig::new().init::<B, ActorCritic<B>>(),
@@ -608,19 +622,153 @@ impl<B: PpoBackend> Trainer<B> {
     }
 }
 
-/// The environment a checkpoint was made with, for [`Trainer::load`] (built-in environments
-/// only: a custom one's factory is not stored).
-pub fn checkpoint_env(dir: &Path) -> Result<EnvSpec, PpoError> {
+/// The bytes `BinFileRecorder` writes for `record` (the same metadata, so files are as
+/// before), for [`write`] to put on disk with its own error handling: the recorder's writer
+/// drops write errors of its last buffer and reports others as debug text.
+fn record_bytes<B: PpoBackend, R: Record<B>>(record: R, path: &Path) -> Result<Vec<u8>, PpoError> {
+    let item = BurnRecord::<_, B>::new::<BinFileRecorder<FullPrecisionSettings>>(
+        record.into_item::<FullPrecisionSettings>(),
+    );
+    Recorder::<B>::save_item(&BinBytesRecorder::<FullPrecisionSettings>::default(), item, ())
+        .map_err(|e| {
+            let (RecorderError::FileNotFound(m)
+            | RecorderError::DeserializeError(m)
+            | RecorderError::Unknown(m)) = e;
+            PpoError::checkpoint(path, format!("cannot encode the record: {m}"))
+        })
+}
+
+/// A burn recorder error as a sentence (its `Display` is its `Debug`, and the decoder's text
+/// inside is a debug dump too, so only burn's own sentences about the record are kept).
+fn recorder_reason(e: &RecorderError) -> String {
+    let (RecorderError::FileNotFound(m)
+    | RecorderError::DeserializeError(m)
+    | RecorderError::Unknown(m)) = e;
+    // Burn's text: "Unable to load record.\nMetadata has a different ...\nError: <debug dump>"
+    let said: Vec<&str> = m
+        .lines()
+        .take_while(|l| !l.starts_with("Error:"))
+        .filter(|l| l.starts_with("Metadata "))
+        .collect();
+    let mut reason =
+        "cannot decode the record: the file is damaged or was written by another version"
+            .to_string();
+    for line in said {
+        reason.push_str("; ");
+        reason.push_str(line.trim_end_matches('.'));
+    }
+    reason
+}
+
+/// Load record `path` (without extension: the recorder adds `.bin`), with plain errors.
+fn load_record<B: PpoBackend, R: Record<B>>(
+    path: &Path,
+    device: &B::Device,
+) -> Result<R, PpoError> {
+    let file = path.with_extension("bin");
+    // The recorder's own read errors are debug text: open the file first for a plain one.
+    std::fs::File::open(&file)
+        .map_err(|e| PpoError::checkpoint(&file, format!("cannot read: {e}")))?;
+    let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+    Recorder::<B>::load(&recorder, path.to_path_buf(), device)
+        .map_err(|e| PpoError::checkpoint(&file, recorder_reason(&e)))
+}
+
+/// The checkpoint's `trainer_state.json`: its path and contents, any supported format.
+fn read_state(dir: &Path) -> Result<(std::path::PathBuf, TrainerState), PpoError> {
     let state_path = dir.join(STATE_FILE);
-    let bytes = std::fs::read(&state_path).map_err(|e| PpoError::checkpoint(&state_path, e))?;
+    let bytes = std::fs::read(&state_path)
+        .map_err(|e| PpoError::checkpoint(&state_path, format!("cannot read: {e}")))?;
     let state: TrainerState =
         serde_json::from_slice(&bytes).map_err(|e| PpoError::checkpoint(&state_path, e))?;
-    EnvSpec::from_name(&state.env).ok_or_else(|| {
-        PpoError::checkpoint(
+    if state.format != FORMAT && state.format != 1 {
+        return Err(PpoError::checkpoint(
             &state_path,
-            format!("made with the custom environment `{}`: load it with its EnvSpec", state.env),
-        )
-    })
+            format!(
+                "format {} is not a supported one (1 or {FORMAT}): it was written by another \
+                 version of ppo-burn",
+                state.format
+            ),
+        ));
+    }
+    Ok((state_path, state))
+}
+
+/// The environment a checkpoint records.
+// One per load: the size of `PpgConfig` inline does not matter.
+#[allow(clippy::large_enum_variant)]
+enum StoredEnv {
+    /// Format 2, or a format-1 name of a built-in environment.
+    Record(EnvRecord),
+    /// A format-1 name that is not a built-in's (a custom environment).
+    Name(String),
+}
+
+fn stored_env(state_path: &Path, state: &TrainerState) -> Result<StoredEnv, PpoError> {
+    if state.format == 1 {
+        let serde_json::Value::String(name) = &state.env else {
+            return Err(PpoError::checkpoint(
+                state_path,
+                "format 1 with an `env` that is not a name",
+            ));
+        };
+        return Ok(match EnvSpec::from_name(name) {
+            Some(spec) => StoredEnv::Record(spec.record()),
+            None => StoredEnv::Name(name.clone()),
+        });
+    }
+    serde_json::from_value(state.env.clone())
+        .map(StoredEnv::Record)
+        .map_err(|e| PpoError::checkpoint(state_path, format!("its `env` record: {e}")))
+}
+
+/// Refuse to load a checkpoint into another environment than its own.
+fn check_env(state_path: &Path, stored: &StoredEnv, env: &EnvSpec) -> Result<(), PpoError> {
+    let given = env.record();
+    let reason = match stored {
+        StoredEnv::Record(saved) => saved.mismatch(&given),
+        // `hpo study` before format 2: a custom env of this name, settings not recorded.
+        StoredEnv::Name(name)
+            if name == LEGACY_STUDY_ENV && matches!(env, EnvSpec::PredPreyGrass(_)) =>
+        {
+            None
+        }
+        StoredEnv::Name(name) if *name == env.name() => None,
+        StoredEnv::Name(name) => {
+            Some(format!("made with env `{name}`, asked to load into `{}`", given.label()))
+        }
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(PpoError::checkpoint(state_path, reason)),
+    }
+}
+
+/// The environment a checkpoint was made with, rebuilt from the typed configuration it records,
+/// for [`Trainer::load`] (built-in environments only: a custom one's factory is not stored).
+pub fn checkpoint_env(dir: &Path) -> Result<EnvSpec, PpoError> {
+    let (state_path, state) = read_state(dir)?;
+    match stored_env(&state_path, &state)? {
+        StoredEnv::Record(record) => record.spec().ok_or_else(|| {
+            PpoError::checkpoint(
+                &state_path,
+                format!(
+                    "made with the custom environment `{}`: load it with its EnvSpec",
+                    record.label()
+                ),
+            )
+        }),
+        StoredEnv::Name(name) if name == LEGACY_STUDY_ENV => Err(PpoError::checkpoint(
+            &state_path,
+            "written by `hpo study` before checkpoints recorded the environment's settings: \
+             load it with `EnvSpec::PredPreyGrass` of the study's `[env]` settings (`hpo eval \
+             --env FILE`, FILE holding the keys of the study's `[env]` table)",
+        )),
+        StoredEnv::Name(name) => Err(PpoError::checkpoint(
+            &state_path,
+            format!("made with the custom environment `{name}`: load it with its EnvSpec"),
+        )),
+    }
 }
 
 impl<B: PpoBackend> Drop for Trainer<B> {
@@ -630,7 +778,8 @@ impl<B: PpoBackend> Drop for Trainer<B> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), PpoError> {
-    std::fs::write(path, bytes).map_err(|e| PpoError::checkpoint(path, e))
+    std::fs::write(path, bytes)
+        .map_err(|e| PpoError::checkpoint(path, format!("cannot write: {e}")))
 }
 
 fn check_cores(cores: &[usize]) -> Result<(), PpoError> {

@@ -13,7 +13,7 @@ fn ppg(max_steps: u32) -> PpgConfig {
 fn trained() -> Trainer {
     let config = PpoConfig {
         train_batch_size: 48,
-        minibatch_size: 64,
+        minibatch_size: 48,
         num_epochs: 1,
         num_env_runners: 0,
         network: Network::Mlp,
@@ -88,4 +88,94 @@ fn a_checkpoint_names_its_environment_and_evaluates_as_saved() {
     let err = checkpoint_env(&dir.join("missing")).unwrap_err().to_string();
     assert!(err.contains("trainer_state.json"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_checkpoint_records_its_env_settings_and_refuses_other_ones_by_name() {
+    let t = trained();
+    let dir = std::env::temp_dir().join(format!("ppo-burn-env-record-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    t.save(&dir).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("trainer_state.json")).unwrap()).unwrap();
+    assert_eq!(state["env"]["kind"], "pred_prey_grass", "typed, not a name: {}", state["env"]);
+    assert_eq!(state["env"]["config"]["max_steps"], 40);
+    match checkpoint_env(&dir).unwrap() {
+        EnvSpec::PredPreyGrass(c) => assert_eq!(c, ppg(40)),
+        other => panic!("expected predator-prey-grass, got {other:?}"),
+    }
+
+    // A resume after `[env]` changed: refused, naming exactly the settings that differ.
+    let changed = PpgConfig { grid_size: 13, ..ppg(60) };
+    let err =
+        Trainer::<ppo_burn::DefaultBackend>::load(&dir, EnvSpec::PredPreyGrass(changed), None)
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("`max_steps` is 40 in the checkpoint, 60 here"), "{err}");
+    assert!(err.contains("`grid_size` is 12 in the checkpoint, 13 here"), "{err}");
+    assert!(!err.contains("initial_num_grass"), "only the differing fields: {err}");
+    assert!(err.contains("trainer_state.json"), "{err}");
+    let err = Trainer::<ppo_burn::DefaultBackend>::load(&dir, EnvSpec::CartPole, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("made with env `pred_prey_grass`, asked to load into `cartpole`"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Checkpoints of format 1 recorded the environment's name: a built-in's name still gives its
+/// settings, and one of `hpo study` (a custom `predator_prey_grass`, settings not recorded)
+/// loads into the study's settings given by the caller.
+#[test]
+fn format_1_checkpoints_still_load() {
+    let t = trained();
+    let dir = std::env::temp_dir().join(format!("ppo-burn-format-1-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    t.save(&dir).unwrap();
+    let path = dir.join("trainer_state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let rewrite = |state: &mut serde_json::Value, env: String| {
+        state["format"] = 1.into();
+        state["env"] = env.into();
+        std::fs::write(&path, serde_json::to_vec(state).unwrap()).unwrap();
+    };
+
+    rewrite(&mut state, EnvSpec::PredPreyGrass(ppg(40)).name());
+    let env = checkpoint_env(&dir).unwrap();
+    assert_eq!(env.name(), EnvSpec::PredPreyGrass(ppg(40)).name());
+    let loaded: Trainer = Trainer::load(&dir, env.clone(), None).unwrap();
+    assert_eq!(loaded.evaluate(&env, 2, 9).unwrap(), t.evaluate(&env, 2, 9).unwrap());
+    let err =
+        Trainer::<ppo_burn::DefaultBackend>::load(&dir, EnvSpec::PredPreyGrass(ppg(60)), None)
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("`max_steps` is 40 in the checkpoint, 60 here"), "{err}");
+
+    rewrite(&mut state, "predator_prey_grass".to_string());
+    let err = checkpoint_env(&dir).unwrap_err().to_string();
+    assert!(err.contains("--env") && err.contains("[env]"), "says what to do: {err}");
+    let loaded: Trainer = Trainer::load(&dir, EnvSpec::PredPreyGrass(ppg(40)), None).unwrap();
+    assert_eq!(loaded.iteration(), 1);
+    let err = Trainer::<ppo_burn::DefaultBackend>::load(&dir, EnvSpec::CartPole, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`predator_prey_grass`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The race checkpoints committed under docs/data (format 1) still load and play.
+#[test]
+fn the_committed_race_checkpoint_still_loads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/data/ppo-race-2026-11-30b/mlp/checkpoint");
+    let env = checkpoint_env(&dir).unwrap();
+    let EnvSpec::PredPreyGrass(config) = &env else { panic!("expected predator-prey-grass") };
+    assert_eq!(config.max_steps, 500);
+    let t: Trainer = Trainer::load(&dir, env.clone(), None).unwrap();
+    assert!(t.iteration() > 0);
+    let short = EnvSpec::PredPreyGrass(PpgConfig { max_steps: 5, ..config.clone() });
+    assert_eq!(t.evaluate(&short, 1, 0).unwrap().episodes.len(), 1);
 }

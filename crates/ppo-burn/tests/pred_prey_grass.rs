@@ -20,7 +20,7 @@ fn env() -> EnvSpec {
 fn config(network: Network) -> PpoConfig {
     PpoConfig {
         train_batch_size: 48,
-        minibatch_size: 64,
+        minibatch_size: 48,
         num_epochs: 2,
         num_env_runners: 2,
         envs_per_runner: 1,
@@ -80,7 +80,7 @@ fn both_networks_train_with_finite_metrics_and_resume_exactly() {
 }
 
 /// The conv layers spread over the learner's pool; the numbers must not depend on its size
-/// (a minibatch of 64 prey windows of 9 x 9 is 5,184 pixels: several blocks and slabs).
+/// (a minibatch of 48 prey windows of 9 x 9 is 3,888 pixels: several blocks and slabs).
 #[test]
 fn conv_numbers_do_not_depend_on_the_learner_threads() {
     let run = |threads: usize| {

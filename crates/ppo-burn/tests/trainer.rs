@@ -151,3 +151,82 @@ fn pinned_to_one_core_it_still_trains() {
     let m = t.train_iteration().unwrap();
     assert_eq!(m.training_iteration, 1);
 }
+
+#[test]
+fn a_minibatch_larger_than_the_batch_is_refused_but_old_checkpoints_load() {
+    let config = PpoConfig { train_batch_size: 48, minibatch_size: 64, ..small(0) };
+    match Trainer::<ppo_burn::DefaultBackend>::new(config, EnvSpec::CartPole, 0, None) {
+        Err(PpoError::Config { field, reason }) => {
+            assert_eq!(field, "minibatch_size");
+            assert!(reason.contains("64") && reason.contains("train_batch_size = 48"), "{reason}");
+            assert!(reason.contains("at most 48"), "says the fix: {reason}");
+        }
+        other => panic!("expected a minibatch_size config error, got {other:?}"),
+    }
+    let equal = PpoConfig { train_batch_size: 48, minibatch_size: 48, ..small(0) };
+    equal.validate().unwrap();
+
+    // A checkpoint written before the check (its config has the larger minibatch) still loads.
+    let dir = std::env::temp_dir().join(format!("ppo-burn-old-mb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut t: Trainer = Trainer::new(equal, EnvSpec::CartPole, 0, None).unwrap();
+    t.train_iteration().unwrap();
+    t.save(&dir).unwrap();
+    let path = dir.join("ppo_config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let old = text.replace("minibatch_size = 48", "minibatch_size = 64");
+    assert_ne!(old, text);
+    std::fs::write(&path, old).unwrap();
+    let r: Trainer = Trainer::load(&dir, EnvSpec::CartPole, None).unwrap();
+    assert_eq!(r.config().minibatch_size, 64);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// No error a person may read is a debug dump (`Os { code: .., kind: .. }`, `FileNotFound("..")`).
+fn assert_plain(err: &str) {
+    for debug in ["Os {", "kind:", "Io {", "FileNotFound(", "Unknown(", "DeserializeError("] {
+        assert!(!err.contains(debug), "debug text `{debug}` in: {err}");
+    }
+}
+
+#[test]
+fn checkpoint_write_and_read_errors_are_plain_sentences_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("ppo-burn-ckpt-errors-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let t: Trainer = Trainer::new(small(0), EnvSpec::CartPole, 0, None).unwrap();
+    // A full disk, file by file: each file of the checkpoint is /dev/full in turn.
+    for file in ["ppo_config.toml", "trainer_state.json", "policy_0.bin", "optim_0.bin"] {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink("/dev/full", dir.join(file)).unwrap();
+        let err = t.save(&dir).expect_err("the disk is full").to_string();
+        assert!(err.contains(&dir.join(file).display().to_string()), "names {file}: {err}");
+        assert!(err.contains("cannot write: No space left on device"), "{err}");
+        assert_eq!(err.matches("No space left").count(), 1, "said once: {err}");
+        assert_plain(&err);
+    }
+    // A folder where a file is.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::write(&dir, "not a folder").unwrap();
+    let err = t.save(&dir.join("checkpoint")).expect_err("under a file").to_string();
+    assert!(err.contains("cannot create the folder"), "{err}");
+    assert_plain(&err);
+    std::fs::remove_file(&dir).unwrap();
+
+    // Reading: a missing and a damaged weights file.
+    t.save(&dir).unwrap();
+    std::fs::remove_file(dir.join("policy_0.bin")).unwrap();
+    let err = Trainer::<ppo_burn::DefaultBackend>::load(&dir, EnvSpec::CartPole, None)
+        .expect_err("no weights")
+        .to_string();
+    assert!(err.contains(&dir.join("policy_0.bin").display().to_string()), "{err}");
+    assert!(err.contains("No such file or directory"), "{err}");
+    assert_plain(&err);
+    std::fs::write(dir.join("policy_0.bin"), b"garbage").unwrap();
+    let err = Trainer::<ppo_burn::DefaultBackend>::load(&dir, EnvSpec::CartPole, None)
+        .expect_err("damaged weights")
+        .to_string();
+    assert!(err.contains("policy_0.bin") && err.contains("damaged"), "{err}");
+    assert_plain(&err);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
