@@ -128,34 +128,6 @@ pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, String>>, CsvError>
     Ok(rows)
 }
 
-/// Rewrite a CSV file without the rows where `exclude(header, row)` is true, atomically (a new file renamed
-/// over the old one), so no other row can be lost.
-pub fn rewrite_without(
-    path: &Path,
-    exclude: impl Fn(&csv::StringRecord, &csv::StringRecord) -> bool,
-) -> Result<usize, CsvError> {
-    let cerr = |e: csv::Error| CsvError::Csv { path: path.to_path_buf(), message: e.to_string() };
-    let mut reader = csv::Reader::from_path(path).map_err(cerr)?;
-    let header = reader.headers().map_err(cerr)?.clone();
-    let tmp = path.with_extension("csv.tmp");
-    let mut writer = csv::Writer::from_path(&tmp).map_err(cerr)?;
-    writer.write_record(&header).map_err(cerr)?;
-    let mut dropped = 0;
-    for rec in reader.records() {
-        let rec = rec.map_err(cerr)?;
-        if exclude(&header, &rec) {
-            dropped += 1;
-        } else {
-            writer.write_record(&rec).map_err(cerr)?;
-        }
-    }
-    writer.flush().map_err(|source| CsvError::Io { path: tmp.clone(), source })?;
-    drop(writer);
-    std::fs::rename(&tmp, path)
-        .map_err(|source| CsvError::Io { path: path.to_path_buf(), source })?;
-    Ok(dropped)
-}
-
 /// The columns of `predator_final.csv`: the reference's, with the metric and the parameters of
 /// this study's space in place of `score_pred, lr, num_epochs`.
 pub fn final_header(metric: &str, params: &[String]) -> Vec<String> {
@@ -178,7 +150,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_once_rows_flushed_and_rewrite_keeps_others() {
+    fn header_once_and_rows_flushed() {
         let dir = std::env::temp_dir().join(format!("hpo-csv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("f.csv");
@@ -203,13 +175,23 @@ mod tests {
         let rows = read_rows(&path).expect("rows");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1]["stop_reason"], "interrupted");
-        let n = rewrite_without(&path, |h, r| {
-            h.iter().position(|c| c == "stop_reason").is_some_and(|i| &r[i] == "interrupted")
-        })
-        .expect("rewrite");
-        assert_eq!(n, 1);
-        let rows = read_rows(&path).expect("rows");
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0]["trial_name"], "trial_0000");
+    }
+
+    #[test]
+    fn an_empty_file_gets_the_typed_header_and_create_starts_over() {
+        let dir = std::env::temp_dir().join(format!("hpo-csv-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("progress.csv");
+        // What a full disk leaves: a file of 0 bytes.
+        std::fs::write(&path, "").expect("empty");
+        let header = vec!["iteration".to_string(), "score_pred".to_string()];
+        let mut a = CsvAppender::open(&path, header.clone()).expect("open");
+        a.append(&["1".to_string(), "0.5".to_string()]).expect("row");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "iteration,score_pred\n1,0.5\n");
+        drop(a);
+        let a = CsvAppender::create(&path, header).expect("create");
+        drop(a);
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "iteration,score_pred\n");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
