@@ -751,6 +751,28 @@ fn bad_flags_and_huge_bad_input_get_short_clear_messages_and_exit_2() {
     assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "raw control bytes: {err:?}");
     assert!(err.contains("study.seed") || err.contains("seed"), "{err}");
 
+    // Binary input, seeded: a config and a replay events file of random bytes.
+    let mut state = 3u64;
+    let bytes: Vec<u8> = (0..400_000).map(|_| splitmix(&mut state) as u8).collect();
+    let binary = case.path("binary.toml");
+    std::fs::write(&binary, &bytes).expect("binary");
+    let out = study(&["--plain", "--config"], &binary, &[]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).len() < 4_000, "{}", text(&out.stderr));
+    let events = case.path("events.csv");
+    std::fs::write(&events, [b"event,trial,iteration,value\n".as_slice(), &bytes].concat())
+        .expect("events");
+    let out = hpo()
+        .args(["replay", "--config"])
+        .arg(&config)
+        .arg("--events")
+        .arg(&events)
+        .output()
+        .expect("replay");
+    assert_code(&out, 2);
+    let err = text(&out.stderr);
+    assert!(err.len() < 4_000 && err.contains("events.csv line"), "{err}");
+
     // Misleading messages of before: a missing cwd, a space error, an OS error twice.
     let no_cwd = case.path("nocwd.toml");
     std::fs::write(&no_cwd, read(&config) + "cwd = \"/no/such/folder\"\n").expect("config");
