@@ -22,7 +22,12 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
     (
         "reference",
         include_str!("../../../configs/reference.toml"),
-        "the reference experiment: 20 trials, 4 at once, up to 1000 iterations each",
+        "the reference experiment: 20 trials, 4 at once, up to 1000 iterations each, 1000-step episodes",
+    ),
+    (
+        "reference-500",
+        include_str!("../../../configs/reference-500.toml"),
+        "the reference experiment with 500-step training episodes",
     ),
     (
         "quick",
@@ -83,8 +88,9 @@ pub fn preset_text(name: &str) -> anyhow::Result<&'static str> {
 /// Run the command.
 pub fn run(args: StudyArgs) -> anyhow::Result<()> {
     if args.list_presets {
+        let width = PRESETS.iter().map(|p| p.0.len()).max().unwrap_or(0);
         for (name, _, what) in PRESETS {
-            crate::out(&format!("{name:<10} {what}\n"))?;
+            crate::out(&format!("{name:<width$}  {what}\n"))?;
         }
         return Ok(());
     }
@@ -477,5 +483,41 @@ impl Observer for LiveView {
 impl Drop for LiveView {
     fn drop(&mut self) {
         self.header.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hpo_runner::config::StudyConfig;
+    use hpo_sampler::{SamplerConfig, TpeConfig};
+
+    use super::*;
+
+    fn preset(name: &str) -> StudyConfig {
+        StudyConfig::from_toml_str(preset_text(name).expect("a preset")).expect("it parses")
+    }
+
+    #[test]
+    fn every_preset_is_a_valid_config() {
+        for (name, text, _) in PRESETS {
+            let config = StudyConfig::from_toml_str(text)
+                .unwrap_or_else(|e| panic!("preset {name} does not parse: {e}"));
+            config.validate().unwrap_or_else(|e| panic!("preset {name} is invalid: {e}"));
+        }
+    }
+
+    #[test]
+    fn the_reference_runs_optuna_4s_tpe_on_1000_step_episodes_and_its_500_step_twin_differs_only_there()
+     {
+        let reference = preset("reference");
+        assert_eq!(reference.sampler, SamplerConfig::Tpe(TpeConfig::optuna4()));
+        assert_eq!(reference.env.max_steps, 1000);
+        assert_eq!(reference.ppo, ppo_burn::PpoConfig::default());
+        let mut short = preset("reference-500");
+        assert_eq!(short.env.max_steps, 500);
+        assert_eq!(short.study.name.as_deref(), Some("reference-500"));
+        short.env.max_steps = 1000;
+        short.study.name = reference.study.name.clone();
+        assert_eq!(short, reference);
     }
 }

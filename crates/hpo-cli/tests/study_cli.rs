@@ -301,3 +301,9 @@ fn ppo_trials_in_worker_processes_report_what_they_report_in_process() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn list_presets_names_every_preset_in_one_aligned_column() {
+    let out = run_ok(hpo().args(["study", "--list-presets"]));
+    insta::assert_snapshot!(out);
+}

@@ -117,7 +117,9 @@ pub struct PpoConfig {
     /// Steps per environment per fragment; absent = auto:
     /// `ceil(train_batch_size / (max(num_env_runners, 1) * envs_per_runner))`.
     pub rollout_fragment_length: Option<usize>,
-    /// Completed episodes averaged by the episode metrics (RLlib's smoothing window).
+    /// RLlib's `metrics_num_episodes_for_smoothing`: each env runner keeps a window of its last
+    /// `ceil(metrics_window / max(num_env_runners, 1))` completed episodes, and the metrics are
+    /// the mean of RLlib's parallel merge of those windows.
     pub metrics_window: usize,
     /// The network of every policy.
     pub network: Network,

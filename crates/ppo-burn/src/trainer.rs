@@ -24,7 +24,7 @@ use crate::env::{EnvRecord, EnvSpec, LEGACY_STUDY_ENV};
 use crate::error::PpoError;
 use crate::evaluate::{Evaluation, evaluate};
 use crate::learner::{PolicyLearner, explained_variance, run_epochs};
-use crate::metrics::{EpisodeStats, IterationMetrics, PolicyMetrics};
+use crate::metrics::{EpisodeStats, IterationMetrics, PolicyMetrics, StoredStats};
 use crate::model::{ActorCritic, Head, NetSpec};
 use crate::rollout::{Fragment, KindBatch, Runner, RunnerState};
 use crate::seeds::{Stream, derive_seed};
@@ -258,7 +258,7 @@ struct TrainerState {
     env_steps_total: u64,
     agent_steps_total: u64,
     kl_coeffs: Vec<f64>,
-    stats: EpisodeStats,
+    stats: StoredStats,
     runners: Vec<RunnerState>,
 }
 
@@ -369,7 +369,7 @@ impl<B: PpoBackend> Trainer<B> {
         };
         let names: Vec<String> = kinds.iter().map(|k| k.name.clone()).collect();
         Ok(Trainer {
-            stats: EpisodeStats::new(config.metrics_window, &names),
+            stats: EpisodeStats::new(config.metrics_window, n_runners, &names),
             config,
             env,
             seed,
@@ -455,13 +455,13 @@ impl<B: PpoBackend> Trainer<B> {
         let mut env_steps = 0;
         let mut agent_steps = vec![0u64; n_kinds];
         let mut episodes = 0;
-        for f in &frags {
+        for (r, f) in frags.iter().enumerate() {
             for k in 0..n_kinds {
                 merged[k].extend(&f.kinds[k], self.kinds[k].obs_len());
                 agent_steps[k] += f.agent_steps[k];
             }
             env_steps += f.env_steps;
-            episodes += self.stats.record(f);
+            episodes += self.stats.record(r, f);
         }
         let mut rng =
             ChaCha8Rng::seed_from_u64(derive_seed(self.seed, Stream::Shuffle, 0, iteration));
@@ -555,7 +555,7 @@ impl<B: PpoBackend> Trainer<B> {
             env_steps_total: self.env_steps_total,
             agent_steps_total: self.agent_steps_total,
             kl_coeffs: self.policies.iter().map(|p| p.kl_coeff).collect(),
-            stats: self.stats.clone(),
+            stats: StoredStats::Runners(self.stats.clone()),
             runners: self.sampler.snapshots()?,
         };
         let json = serde_json::to_vec(&state).map_err(|e| PpoError::checkpoint(dir, e))?;
@@ -617,7 +617,7 @@ impl<B: PpoBackend> Trainer<B> {
         t.iteration = state.iteration;
         t.env_steps_total = state.env_steps_total;
         t.agent_steps_total = state.agent_steps_total;
-        t.stats = state.stats;
+        t.stats = state.stats.into_stats(t.config.metrics_window, t.config.num_env_runners);
         Ok(t)
     }
 }
