@@ -246,6 +246,50 @@ fn panics_nan_start_and_iteration_errors_end_as_error_and_others_finish() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_study_killed_after_a_nan_report_resumes_and_keeps_that_trial_as_error() {
+    let mut cfg = config(6, 1, &[]);
+    cfg.scheduler = hpo_runner::config::SchedulerConfig::Fifo;
+    cfg.stoppers = hpo_runner::config::StoppersConfig::default();
+    let dir = temp_dir("nan-resume");
+    run(&cfg, Arc::new(Misbehaving), &dir);
+    let before = std::fs::read_to_string(dir.join("predator_final.csv")).expect("final");
+    // Trial 2 reported score_pred = NaN at iteration 2: its journal line says "nan".
+    let path = dir.join("journal.jsonl");
+    let text = std::fs::read_to_string(&path).expect("journal");
+    let nan_line = text
+        .lines()
+        .position(|l| l.contains(r#""event":"result""#) && l.contains(r#""trial":2,"iteration":2"#))
+        .expect("the NaN report is in the journal");
+    assert!(text.lines().nth(nan_line).is_some_and(|l| l.contains(r#""score_pred":"nan""#)));
+    // Cut the journal as a kill would: after trial 3 started, so the NaN line is not the last.
+    let cut = text
+        .lines()
+        .position(|l| l.contains(r#""event":"trial_started""#) && l.contains(r#""trial":3"#))
+        .expect("trial 3 started");
+    assert!(cut > nan_line);
+    let kept: usize = text.lines().take(cut + 1).map(|l| l.len() + 1).sum();
+    journal::truncate(&path, kept as u64).expect("cut");
+    let options = RunOptions {
+        dir: dir.clone(),
+        resume: true,
+        interrupt: Arc::default(),
+        cores: Some(vec![0, 1]),
+        config_text: cfg.to_toml_string().expect("toml"),
+    };
+    let summary = run_study(&cfg, Arc::new(Misbehaving), &options, &mut Silent).expect("resumes");
+    assert_eq!(summary.trials.len(), 6);
+    let error = summary.trials.iter().find(|t| t.trial == 2).and_then(|t| t.error.clone());
+    assert!(error.as_deref().is_some_and(|e| e.contains("not finite at iteration 2")), "{error:?}");
+    let mut rows_before: Vec<&str> = before.lines().collect();
+    let after = std::fs::read_to_string(dir.join("predator_final.csv")).expect("final");
+    let mut rows_after: Vec<&str> = after.lines().collect();
+    rows_before.sort_unstable();
+    rows_after.sort_unstable();
+    assert_eq!(rows_after, rows_before, "the resumed study ends with the same rows");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Saves checkpoints except the one after iteration 2, which meets a full disk.
 struct FullDiskOnce;
 

@@ -23,7 +23,7 @@ pub(crate) struct Rung {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RungState {
-    #[serde(with = "crate::serde_float")]
+    #[serde(with = "hpo_core::float")]
     milestone: f64,
     recorded: BTreeMap<TrialId, Value>,
 }
@@ -31,7 +31,7 @@ struct RungState {
 /// A recorded value that survives JSON even when it is NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-struct Value(#[serde(with = "crate::serde_float")] f64);
+struct Value(#[serde(with = "hpo_core::float")] f64);
 
 impl From<RungState> for Rung {
     fn from(state: RungState) -> Self {

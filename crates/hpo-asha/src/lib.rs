@@ -50,7 +50,6 @@ mod config;
 mod error;
 mod percentile;
 mod scheduler;
-pub mod serde_float;
 
 pub use config::{AshaConfig, Mode};
 pub use error::AshaError;

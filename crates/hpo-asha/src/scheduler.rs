@@ -56,11 +56,11 @@ pub struct RungVerdict {
     /// Index of the rung within the trial's bracket, 0 for the lowest milestone.
     pub rung_index: usize,
     /// The rung's milestone (time).
-    #[serde(with = "crate::serde_float")]
+    #[serde(with = "hpo_core::float")]
     pub milestone: f64,
     /// The cutoff from the other trials' values at this rung: `None` when none was recorded,
     /// NaN when all were NaN. In max mode a value below it stops; in min mode a value above it.
-    #[serde(with = "crate::serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pub cutoff: Option<f64>,
     /// How many other trials had a value recorded at this rung.
     pub others: usize,
@@ -87,10 +87,10 @@ pub struct TrialProgress {
     /// Index of the highest rung of its bracket whose milestone its last time reached, -1 if none.
     pub rung_index: i64,
     /// The milestone of the rung where ASHA stopped it (`EarlyStop`), if it did.
-    #[serde(with = "crate::serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pub pruned_at: Option<f64>,
     /// The last time the scheduler saw from it.
-    #[serde(with = "crate::serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pub last_time: Option<f64>,
     /// Whether it completed or was removed.
     pub ended: bool,
@@ -100,9 +100,9 @@ pub struct TrialProgress {
 #[serde(deny_unknown_fields)]
 struct TrialEntry {
     bracket: usize,
-    #[serde(with = "crate::serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     last_time: Option<f64>,
-    #[serde(with = "crate::serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pruned_at: Option<f64>,
     ended: bool,
 }

@@ -457,8 +457,8 @@ enum Event {
         ts: f64,
         trial: u64,
         iteration: u64,
-        #[serde(default)]
-        metrics: BTreeMap<String, Option<f64>>,
+        #[serde(default, with = "hpo_core::float::map")]
+        metrics: BTreeMap<String, f64>,
     },
     Checkpoint {
         ts: f64,
@@ -670,7 +670,7 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
             }
             Event::Result { ts, trial, iteration, metrics } => {
                 let t = trial_entry(study, trial);
-                let v = metrics.get(&metric).copied().flatten().unwrap_or(f64::NAN);
+                let v = metrics.get(&metric).copied().unwrap_or(f64::NAN);
                 t.curve.retain(|&(it, _)| it < iteration);
                 t.curve.push((iteration, v));
                 t.iterations = iteration;

@@ -56,7 +56,8 @@ pub enum JournalEvent {
         trial: u64,
         /// Iteration (1-based).
         iteration: u64,
-        /// Every metric of the iteration.
+        /// Every metric of the iteration (non-finite values by the float rule of `hpo_core`).
+        #[serde(with = "hpo_core::float::map")]
         metrics: BTreeMap<String, f64>,
         /// `continue` or `stop`.
         decision: String,
@@ -82,7 +83,7 @@ pub enum JournalEvent {
         /// Its last iteration (-1 if none).
         iteration: i64,
         /// Its last metric value (NaN if none).
-        #[serde(with = "nan_as_null")]
+        #[serde(with = "hpo_core::float")]
         value: f64,
         /// Why it ended.
         reason: StopReason,
@@ -97,18 +98,6 @@ pub enum JournalEvent {
         /// The user stopped it.
         interrupted: bool,
     },
-}
-
-mod nan_as_null {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if v.is_finite() { s.serialize_f64(*v) } else { s.serialize_none() }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-    }
 }
 
 /// Errors of reading or writing the journal.

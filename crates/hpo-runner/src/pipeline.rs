@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use hpo_asha::{Asha, AshaDecision, AshaError, MetricIssue, RungVerdict, serde_float};
+use hpo_asha::{Asha, AshaDecision, AshaError, MetricIssue, RungVerdict};
 use hpo_stoppers::{StopperError, StopperKind, Stoppers, StoppersConfig};
 
 use crate::config::{Mode, SchedulerConfig, StudyConfig};
@@ -197,7 +197,7 @@ pub struct RungInfo {
     /// Index of the last rung (of its bracket) the trial reached, -1 if none (always -1 for FIFO).
     pub rung_index: i64,
     /// The milestone where ASHA stopped it, if it did.
-    #[serde(with = "serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pub pruned_at: Option<f64>,
 }
 
@@ -209,7 +209,7 @@ pub struct DecisionRecord {
     /// The iteration it reported (ASHA's time).
     pub iteration: u64,
     /// The metric value (`None`: missing).
-    #[serde(with = "serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pub value: Option<f64>,
     /// The decision and its reason.
     #[serde(flatten)]
@@ -223,7 +223,7 @@ pub struct DecisionRecord {
     /// The trial's rung index after this result.
     pub rung_index: i64,
     /// The milestone where ASHA stopped it, if it did.
-    #[serde(with = "serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pub pruned_at: Option<f64>,
 }
 
@@ -246,7 +246,7 @@ pub struct CompletionRecord {
     /// Its last iteration.
     pub iteration: u64,
     /// Its last value.
-    #[serde(with = "serde_float::option")]
+    #[serde(with = "hpo_core::float::option")]
     pub value: Option<f64>,
     /// The rung the completion hook recorded the value at, if any.
     pub completion_rung: Option<RungVerdict>,
@@ -272,7 +272,7 @@ pub enum TrialEvent {
         /// Its iteration.
         iteration: u64,
         /// Its metric (`None`: missing).
-        #[serde(with = "serde_float::option")]
+        #[serde(with = "hpo_core::float::option")]
         value: Option<f64>,
     },
     /// The trial ended on its own with this last result.
@@ -282,7 +282,7 @@ pub enum TrialEvent {
         /// Its last iteration.
         iteration: u64,
         /// Its last metric.
-        #[serde(with = "serde_float::option")]
+        #[serde(with = "hpo_core::float::option")]
         value: Option<f64>,
     },
     /// The trial failed.

@@ -366,13 +366,14 @@ impl Coordinator<'_> {
 
     /// A report from a live worker (or replayed from the journal on resume, with `live` false:
     /// then the CSV views are written anew but the journal and the observer are not told).
+    /// Returns the decision and, for a bad metric, the error the trial ends with.
     fn on_report(
         &mut self,
         trial: u64,
         iteration: u64,
         metrics: Metrics,
         live: bool,
-    ) -> Result<Decision, StudyError> {
+    ) -> Result<(Decision, Option<String>), StudyError> {
         let value = metrics.get(&self.metric).copied();
         let maximize = self.maximize;
         let (decision, error) = match value {
@@ -430,7 +431,7 @@ impl Coordinator<'_> {
         }
         self.progress_csv(trial, &metrics)?;
         if !live {
-            return Ok(decision);
+            return Ok((decision, error));
         }
         let (label, reason) = match decision {
             Decision::Continue => ("continue", None),
@@ -445,9 +446,9 @@ impl Coordinator<'_> {
             reason,
         })?;
         if let Decision::Stop(reason) = decision {
-            self.finish(trial, reason, error, true)?;
+            self.finish(trial, reason, error.clone(), true)?;
         }
-        Ok(decision)
+        Ok((decision, error))
     }
 
     /// End a trial: the pipeline's and sampler's hooks, the final row, the journal line.
@@ -895,7 +896,7 @@ fn handle_up(
                 }
                 return Ok(());
             }
-            let decision = coord.on_report(trial, iteration, metrics, true)?;
+            let (decision, _) = coord.on_report(trial, iteration, metrics, true)?;
             let every = coord.checkpoint_every;
             let down = match decision {
                 Decision::Continue => {
@@ -1013,9 +1014,10 @@ fn rebuild(
                 };
                 let done = coord.trials.get(trial).is_none_or(|s| s.finished);
                 if keep && !done {
-                    let decision = coord.on_report(*trial, *iteration, metrics.clone(), false)?;
+                    let (decision, error) =
+                        coord.on_report(*trial, *iteration, metrics.clone(), false)?;
                     if let Decision::Stop(reason) = decision {
-                        coord.finish(*trial, reason, None, false)?;
+                        coord.finish(*trial, reason, error, false)?;
                     }
                 }
             }

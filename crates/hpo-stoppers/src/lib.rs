@@ -36,7 +36,6 @@
 //! ```
 
 mod numpy;
-mod serde_float;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -273,7 +272,7 @@ pub struct PlateauState {
     /// Results seen.
     pub results: u64,
     /// The window, oldest first.
-    #[serde(with = "serde_float::option_deque")]
+    #[serde(with = "hpo_core::float::option_seq")]
     pub window: VecDeque<Option<f64>>,
 }
 
@@ -282,7 +281,7 @@ pub struct PlateauState {
 #[serde(deny_unknown_fields)]
 pub struct DropState {
     /// The window, oldest first.
-    #[serde(with = "serde_float::deque")]
+    #[serde(with = "hpo_core::float::seq")]
     pub window: VecDeque<f64>,
 }
 
