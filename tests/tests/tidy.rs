@@ -1,6 +1,6 @@
 //! Tidy checks: the project's habits, as a plain test so `cargo test` is the single gate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hpo_tests::workspace_root;
@@ -65,25 +65,38 @@ fn readme_opens_with_the_two_commands_and_ci_runs_the_test_command() {
     assert!(ci.contains(test_cmd), ".ci/run must run the README's test command");
 }
 
-fn find_pending(dir: &Path, out: &mut Vec<String>) {
+/// Every file of the working tree, build output and hidden folders (`.git`) left out.
+fn tree_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.filter_map(|e| e.ok()) {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
         if p.is_dir() {
             if !name.starts_with('.') && !name.starts_with("target") {
-                find_pending(&p, out);
+                tree_files(&p, out);
             }
-        } else if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
-            out.push(p.display().to_string());
+        } else {
+            out.push(p);
         }
     }
 }
 
+fn all_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    tree_files(&workspace_root(), &mut files);
+    files
+}
+
 #[test]
 fn no_pending_snapshots() {
-    let mut pending = Vec::new();
-    find_pending(&workspace_root(), &mut pending);
+    let pending: Vec<String> = all_files()
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.ends_with(".snap.new") || name.ends_with(".pending-snap")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
     assert!(pending.is_empty(), "review these snapshots: {pending:?}");
 }
 
@@ -99,5 +112,68 @@ fn code_is_formatted() {
         out.status.success(),
         "cargo fmt --all -- --check failed: run `cargo fmt --all`\n{}",
         String::from_utf8_lossy(&out.stdout).lines().take(20).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Results are small files (CSV, JSON, PNG, pages); checkpoints and anything over 512 KiB stay
+/// outside the repository.
+#[test]
+fn no_file_is_over_512_kib_and_no_checkpoint_is_kept() {
+    let big: Vec<String> = all_files()
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let checkpoint = name.ends_with(".bin") || name == "trainer_state.json";
+            checkpoint || std::fs::metadata(p).is_ok_and(|m| m.len() > 512 * 1024)
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        big.is_empty(),
+        "keep these out of the repository (checkpoint or over 512 KiB): {big:?}"
+    );
+}
+
+/// Whether `line` holds a clock time such as `22:30 UTC`: the mark of a dated log.
+fn has_clock_time(line: &str) -> bool {
+    let b = line.as_bytes();
+    (0..b.len().saturating_sub(8)).any(|i| {
+        let d = |j: usize| b[i + j].is_ascii_digit();
+        d(0) && d(1) && b[i + 2] == b':' && d(3) && d(4) && line[i + 5..].starts_with(" UTC")
+    })
+}
+
+#[test]
+fn clock_times_are_recognised() {
+    assert!(has_clock_time("from 22:30 UTC 69-142 s"));
+    assert!(has_clock_time("at 01:42 UTC"));
+    assert!(!has_clock_time("ratio 22:30 of the grid"));
+    assert!(!has_clock_time("UTC"));
+}
+
+/// Docs state what is true now; measurements are data files, not dated logs in prose.
+#[test]
+fn docs_are_not_dated_logs() {
+    let root = workspace_root();
+    let mut pages = vec![root.join("README.md")];
+    pages.extend(
+        std::fs::read_dir(root.join("docs"))
+            .expect("docs/")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "md")),
+    );
+    let mut found = Vec::new();
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("page");
+        for (n, line) in text.lines().enumerate() {
+            if has_clock_time(line) {
+                found.push(format!("{}:{}", page.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a dated log in the docs (move the figures to a data file): {found:?}"
     );
 }

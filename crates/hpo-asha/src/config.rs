@@ -1,4 +1,4 @@
-//! The scheduler's configuration and optimisation mode.
+//! The scheduler's configuration.
 
 use serde::{Deserialize, Serialize};
 
@@ -6,35 +6,6 @@ use crate::AshaError;
 
 /// More rungs than this is a configuration mistake (a reduction factor very close to 1).
 const MAX_RUNGS: usize = 10_000;
-
-/// Whether higher (`max`) or lower (`min`) metric values are better.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Higher is better (the default).
-    #[default]
-    Max,
-    /// Lower is better.
-    Min,
-}
-
-impl Mode {
-    /// The factor Ray multiplies values by (`metric_op`): 1 for max, -1 for min.
-    pub fn sign(self) -> f64 {
-        match self {
-            Mode::Max => 1.0,
-            Mode::Min => -1.0,
-        }
-    }
-
-    /// `"max"` or `"min"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Max => "max",
-            Mode::Min => "min",
-        }
-    }
-}
 
 /// The parameters of Ray Tune's `AsyncHyperBandScheduler`, with Ray's defaults.
 ///

@@ -51,10 +51,9 @@ mod error;
 mod percentile;
 mod scheduler;
 
-pub use config::{AshaConfig, Mode};
+pub use config::AshaConfig;
 pub use error::AshaError;
+/// The study's words, shared with the other hpo-rs crates.
+pub use hpo_core::{MetricIssue, Mode, TrialId};
 pub use percentile::nanpercentile;
-pub use scheduler::{Asha, AshaDecision, AshaStep, MetricIssue, RungVerdict, TrialProgress};
-
-/// A trial's number (the study names trial 3 `trial_0003`).
-pub type TrialId = u64;
+pub use scheduler::{Asha, AshaDecision, AshaStep, RungVerdict, TrialProgress};

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::bracket::{Bracket, Judged};
-use crate::{AshaConfig, AshaError, Mode, TrialId};
+use crate::{AshaConfig, AshaError, MetricIssue, Mode, TrialId};
 
 /// The scheduler's answer to one result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,28 +25,6 @@ impl AshaDecision {
     /// Whether the trial must stop.
     pub fn is_stop(self) -> bool {
         !matches!(self, AshaDecision::Continue)
-    }
-}
-
-/// A problem with the metric that Ray passes over silently; we say so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricIssue {
-    /// The result had no metric: Ray continues and records nothing, and so do we.
-    Missing,
-    /// The metric was NaN or infinite: processed as Ray does (a NaN never stops a trial, and is
-    /// recorded at the rung).
-    NotFinite,
-}
-
-impl MetricIssue {
-    /// The issue of a reported value, if any.
-    pub fn of(value: Option<f64>) -> Option<MetricIssue> {
-        match value {
-            None => Some(MetricIssue::Missing),
-            Some(v) if !v.is_finite() => Some(MetricIssue::NotFinite),
-            Some(_) => None,
-        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! `hpo-core`: the vocabulary that the hpo-rs crates share, with serde as its only dependency.
 //!
-//! Today it holds one rule, [`float`]: how a value that may be NaN or infinite is written in every
-//! file and message of a study (finite values as numbers, the others as `"nan"`, `"inf"`,
-//! `"-inf"`) and read back. The decision crates (`hpo-asha`, `hpo-stoppers`), the runner's journal
-//! and the report all use it, so a state written by one is read by the others.
+//! It holds the study's basic words ([`TrialId`], [`Mode`] with "is better", [`MetricIssue`]) and
+//! one rule, [`float`]: how a value that may be NaN or infinite is written in every file and
+//! message of a study (finite values as numbers, the others as `"nan"`, `"inf"`, `"-inf"`) and
+//! read back. The decision crates (`hpo-asha`, `hpo-stoppers`), the runner's journal and the
+//! report all use it, so a state written by one is read by the others and a word means one thing.
 //!
 //! It is not a utility box: no I/O, no study logic, nothing that only one crate needs.
 #![warn(missing_docs)]
 
 pub mod float;
+mod study;
+
+pub use study::{MetricIssue, Mode, TrialId};

@@ -18,32 +18,9 @@ pub const FINAL_CSV_FILE: &str = "predator_final.csv";
 /// The hits CSV's file name (first iteration each trial reached the hit threshold).
 pub const HITS_CSV_FILE: &str = "predator_100_hits.csv";
 
-/// Whether higher or lower metric values are better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Higher is better.
-    Max,
-    /// Lower is better.
-    Min,
-}
-
-impl Mode {
-    /// True when `a` is strictly better than `b` (NaN is never better).
-    pub fn better(self, a: f64, b: f64) -> bool {
-        match self {
-            Mode::Max => a > b,
-            Mode::Min => a < b,
-        }
-    }
-
-    /// `"max"` or `"min"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Max => "max",
-            Mode::Min => "min",
-        }
-    }
-}
+/// Whether higher or lower metric values are better: the study's word, shared with the other
+/// hpo-rs crates.
+pub use hpo_core::Mode;
 
 /// The ASHA settings of `[scheduler]` that the plots use.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,7 +245,7 @@ impl Trial {
     pub fn best(&self, mode: Mode) -> Option<(u64, f64)> {
         let mut best: Option<(u64, f64)> = None;
         for &(it, v) in &self.curve {
-            if v.is_finite() && best.is_none_or(|(_, b)| mode.better(v, b)) {
+            if v.is_finite() && best.is_none_or(|(_, b)| mode.is_better(v, b)) {
                 best = Some((it, v));
             }
         }
@@ -347,7 +324,7 @@ pub(crate) fn best_of<'a>(
         let Some(b) = t.best(mode) else { continue };
         let wins = match best {
             None => true,
-            Some((bt, (_, bv))) => mode.better(b.1, bv) || (b.1 == bv && t.number < bt.number),
+            Some((bt, (_, bv))) => mode.is_better(b.1, bv) || (b.1 == bv && t.number < bt.number),
         };
         if wins {
             best = Some((t, b));

@@ -36,7 +36,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use hpo_asha::{AshaConfig, Mode};
+pub use hpo_asha::AshaConfig;
+pub use hpo_core::Mode;
 pub use hpo_sampler::{SamplerConfig, SearchSpace};
 pub use hpo_stoppers::{DropConfig, MaxItersConfig, PlateauConfig, StoppersConfig};
 pub use marl_env::PpgConfig;

@@ -45,7 +45,7 @@ use hpo_stoppers::{StopperError, StopperKind, Stoppers, StoppersConfig};
 use crate::config::{Mode, SchedulerConfig, StudyConfig};
 
 /// A trial's number (the study names trial 3 `trial_0003`).
-pub type TrialId = u64;
+pub use hpo_core::TrialId;
 
 /// Why a trial stopped, as written in the study's CSV (`stop_reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -330,13 +330,9 @@ impl Pipeline {
             SchedulerConfig::Fifo => None,
             SchedulerConfig::Asha(c) => Some(Asha::new(c.clone(), mode, seed)?),
         };
-        let stopper_mode = match mode {
-            Mode::Max => hpo_stoppers::Mode::Max,
-            Mode::Min => hpo_stoppers::Mode::Min,
-        };
         Ok(Pipeline {
             scheduler,
-            stoppers: Stoppers::new(stoppers, stopper_mode)?,
+            stoppers: Stoppers::new(stoppers, mode)?,
             trials: BTreeMap::new(),
         })
     }

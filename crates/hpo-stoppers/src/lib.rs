@@ -42,19 +42,8 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// A trial's number.
-pub type TrialId = u64;
-
-/// Whether higher (`max`) or lower (`min`) metric values are better.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Higher is better (the default).
-    #[default]
-    Max,
-    /// Lower is better.
-    Min,
-}
+/// The study's words, shared with the other hpo-rs crates.
+pub use hpo_core::{MetricIssue, Mode, TrialId};
 
 /// An invalid stopper configuration.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -101,27 +90,6 @@ impl StopperKind {
             StopperKind::Plateau => "plateau",
             StopperKind::Drop => "drop",
             StopperKind::MaxIters => "max_iters",
-        }
-    }
-}
-
-/// A metric problem the reference passes over; reported so the caller learns of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricIssue {
-    /// The result had no metric.
-    Missing,
-    /// The metric was NaN or infinite.
-    NotFinite,
-}
-
-impl MetricIssue {
-    /// The issue of a reported value, if any.
-    pub fn of(value: Option<f64>) -> Option<MetricIssue> {
-        match value {
-            None => Some(MetricIssue::Missing),
-            Some(v) if !v.is_finite() => Some(MetricIssue::NotFinite),
-            Some(_) => None,
         }
     }
 }

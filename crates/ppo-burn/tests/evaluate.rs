@@ -165,17 +165,3 @@ fn format_1_checkpoints_still_load() {
     assert!(err.contains("`predator_prey_grass`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
-
-/// The race checkpoints committed under docs/data (format 1) still load and play.
-#[test]
-fn the_committed_race_checkpoint_still_loads() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/data/ppo-race-2026-11-30b/mlp/checkpoint");
-    let env = checkpoint_env(&dir).unwrap();
-    let EnvSpec::PredPreyGrass(config) = &env else { panic!("expected predator-prey-grass") };
-    assert_eq!(config.max_steps, 500);
-    let t: Trainer = Trainer::load(&dir, env.clone(), None).unwrap();
-    assert!(t.iteration() > 0);
-    let short = EnvSpec::PredPreyGrass(PpgConfig { max_steps: 5, ..config.clone() });
-    assert_eq!(t.evaluate(&short, 1, 0).unwrap().episodes.len(), 1);
-}
