@@ -87,7 +87,7 @@ fn run(cfg: &StudyConfig, objective: Arc<dyn Objective>, dir: &Path) -> StudySum
 }
 
 fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    hpo_runner::csv_views::read_rows(path).expect("csv")
+    hpo_runner::views::read_rows(path).expect("csv")
 }
 
 #[test]

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use hpo_runner::ppo_objective::checkpoint_dirs;
+use hpo_runner::files::checkpoint_dirs;
 use indicatif::{ProgressBar, ProgressStyle};
 use ppo_burn::{EnvSpec, Evaluation, PpoError, Trainer, checkpoint_env};
 use serde::Serialize;

@@ -224,7 +224,7 @@ fn fmt_params(params: &BTreeMap<String, hpo_sampler::ParamValue>) -> String {
                 format!("{k}={x:.4e}")
             }
             hpo_sampler::ParamValue::Float(x) => format!("{k}={x:.6}"),
-            other => format!("{k}={}", hpo_runner::csv_views::fmt_param(other)),
+            other => format!("{k}={}", hpo_runner::views::fmt_param(other)),
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -1,6 +1,6 @@
 //! `hpo-core`: the vocabulary that the hpo-rs crates share, with serde as its only dependency.
 //!
-//! It holds the study's basic words ([`TrialId`], [`Mode`] with "is better", [`MetricIssue`]) and
+//! It holds the study's basic words ([`TrialId`], [`Mode`] with "is better", [`MetricIssue`], [`StopReason`]) and
 //! one rule, [`float`]: how a value that may be NaN or infinite is written in every file and
 //! message of a study (finite values as numbers, the others as `"nan"`, `"inf"`, `"-inf"`) and
 //! read back. The decision crates (`hpo-asha`, `hpo-stoppers`), the runner's journal and the
@@ -12,4 +12,4 @@
 pub mod float;
 mod study;
 
-pub use study::{MetricIssue, Mode, TrialId};
+pub use study::{MetricIssue, Mode, StopReason, TrialId};

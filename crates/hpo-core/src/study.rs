@@ -1,5 +1,5 @@
 //! The words of a study that every decision crate uses: a trial's number, which metric values
-//! are better, and what can be wrong with a reported metric.
+//! are better, what can be wrong with a reported metric, and why a trial ended.
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +66,64 @@ impl MetricIssue {
     }
 }
 
+/// Why a trial ended, as the study's files write it (`stop_reason` in `predator_final.csv`, the
+/// journal's `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The plateau stopper fired.
+    Plateau,
+    /// The drop stopper fired.
+    Drop,
+    /// The maximum-iterations stopper fired.
+    MaxIters,
+    /// ASHA stopped the trial at a rung.
+    AshaEarlyStop,
+    /// The trial ended on its own, or ASHA stopped it at `max_t`.
+    Completed,
+    /// The trial failed: a panic, a NaN metric, a command that failed.
+    Error,
+    /// The study was cancelled while the trial ran; a resume runs it again.
+    Interrupted,
+}
+
+impl StopReason {
+    /// Every reason, in the order above.
+    pub const ALL: [StopReason; 7] = [
+        StopReason::Plateau,
+        StopReason::Drop,
+        StopReason::MaxIters,
+        StopReason::AshaEarlyStop,
+        StopReason::Completed,
+        StopReason::Error,
+        StopReason::Interrupted,
+    ];
+
+    /// The snake_case name, as written in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Plateau => "plateau",
+            StopReason::Drop => "drop",
+            StopReason::MaxIters => "max_iters",
+            StopReason::AshaEarlyStop => "asha_early_stop",
+            StopReason::Completed => "completed",
+            StopReason::Error => "error",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
+
+    /// The reason of a name as written in files (`None` for any other text).
+    pub fn parse(text: &str) -> Option<StopReason> {
+        StopReason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +152,15 @@ mod tests {
         assert_eq!(MetricIssue::of(None), Some(MetricIssue::Missing));
         assert_eq!(MetricIssue::of(Some(f64::INFINITY)), Some(MetricIssue::NotFinite));
         assert_eq!(MetricIssue::of(Some(0.5)), None);
+    }
+
+    #[test]
+    fn stop_reasons_are_written_and_parsed_by_the_same_names() {
+        for reason in StopReason::ALL {
+            let json = serde_json::to_string(&reason).expect("json");
+            assert_eq!(json, format!("\"{reason}\""));
+            assert_eq!(StopReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(StopReason::parse("asha"), None);
     }
 }

@@ -5,18 +5,19 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use hpo_folder::JournalEvent as Event;
+use hpo_folder::{files, journal};
 
 use crate::ReportError;
 
 /// The journal's file name.
-pub const JOURNAL_FILE: &str = "journal.jsonl";
+pub const JOURNAL_FILE: &str = files::JOURNAL;
 /// The config's file name.
-pub const CONFIG_FILE: &str = "config.toml";
+pub const CONFIG_FILE: &str = files::CONFIG;
 /// The final CSV's file name (one row per ended trial).
-pub const FINAL_CSV_FILE: &str = "predator_final.csv";
+pub const FINAL_CSV_FILE: &str = files::FINAL;
 /// The hits CSV's file name (first iteration each trial reached the hit threshold).
-pub const HITS_CSV_FILE: &str = "predator_100_hits.csv";
+pub const HITS_CSV_FILE: &str = files::HITS;
 
 /// Whether higher or lower metric values are better: the study's word, shared with the other
 /// hpo-rs crates.
@@ -36,16 +37,20 @@ pub struct AshaConfig {
 }
 
 impl AshaConfig {
-    /// The rung milestones of bracket 0 (every other bracket's are a subset):
-    /// `grace * rf^k` for `k < trunc(ln(max_t / grace) / ln(rf) + 1)`, as in docs/asha.md.
+    /// The rung milestones of bracket 0 (every other bracket's are a subset), as hpo-asha
+    /// computes them; none for settings hpo-asha refuses.
     pub fn milestones(&self) -> Vec<f64> {
-        let (g, rf, max_t) = (self.grace_period, self.reduction_factor, self.max_t);
-        if !(g > 0.0 && rf > 1.0 && max_t >= g) {
+        let asha = hpo_asha::AshaConfig {
+            max_t: self.max_t,
+            grace_period: self.grace_period,
+            reduction_factor: self.reduction_factor,
+            brackets: usize::try_from(self.brackets).unwrap_or(usize::MAX).max(1),
+            ..hpo_asha::AshaConfig::default()
+        };
+        if asha.validate().is_err() {
             return Vec::new();
         }
-        let rungs = ((max_t / g).ln() / rf.ln() + 1.0).trunc();
-        let rungs = if rungs.is_finite() { rungs.clamp(0.0, 64.0) as i32 } else { 0 };
-        (0..rungs).map(|k| g * rf.powi(k)).collect()
+        asha.milestones(0)
     }
 }
 
@@ -402,82 +407,12 @@ impl Study {
     }
 }
 
-/// A journal line, read leniently: unknown fields are ignored and unknown events kept as
-/// [`Event::Other`], so reports survive additions to the journal.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-enum Event {
-    StudyStarted {
-        ts: f64,
-        #[serde(default)]
-        max_concurrent: Option<usize>,
-        #[serde(default)]
-        num_samples: Option<u64>,
-        #[serde(default)]
-        groups: Vec<Vec<usize>>,
-        #[serde(default)]
-        resumed: bool,
-    },
-    TrialStarted {
-        ts: f64,
-        trial: u64,
-        #[serde(default)]
-        name: Option<String>,
-        #[serde(default)]
-        params: BTreeMap<String, serde_json::Value>,
-        #[serde(default)]
-        group: usize,
-        #[serde(default)]
-        resumed_after: u64,
-    },
-    Result {
-        ts: f64,
-        trial: u64,
-        iteration: u64,
-        #[serde(default, with = "hpo_core::float::map")]
-        metrics: BTreeMap<String, f64>,
-    },
-    Checkpoint {
-        ts: f64,
-    },
-    TrialFinished {
-        ts: f64,
-        trial: u64,
-        #[serde(default)]
-        iteration: Option<i64>,
-        reason: String,
-        #[serde(default)]
-        error: Option<String>,
-    },
-    StudyFinished {
-        ts: f64,
-        #[serde(default)]
-        interrupted: bool,
-    },
-    #[serde(other)]
-    Other,
-}
-
-impl Event {
-    fn ts(&self) -> Option<f64> {
-        match self {
-            Event::StudyStarted { ts, .. }
-            | Event::TrialStarted { ts, .. }
-            | Event::Result { ts, .. }
-            | Event::Checkpoint { ts }
-            | Event::TrialFinished { ts, .. }
-            | Event::StudyFinished { ts, .. } => Some(*ts).filter(|t| t.is_finite()),
-            Event::Other => None,
-        }
-    }
-}
-
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
     move |source| ReportError::Io { path: path.to_path_buf(), source }
 }
 
 fn default_name(number: u64) -> String {
-    format!("trial_{number:04}")
+    files::trial_name(number)
 }
 
 /// Read a study folder. A folder with neither `journal.jsonl` nor `predator_final.csv` is
@@ -567,28 +502,9 @@ fn read_config(dir: &Path, notes: &mut Vec<String>) -> Result<StudyConfig, Repor
 }
 
 fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
-    let lines: Vec<&str> = text.lines().collect();
-    let last_nonempty = lines.iter().rposition(|l| !l.trim().is_empty());
-    let mut skipped = Vec::new();
+    let read = journal::read_lenient(text);
     let metric = study.config.metric.clone();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event: Event = match serde_json::from_str(line) {
-            Ok(e) => e,
-            Err(e) => {
-                if Some(i) == last_nonempty {
-                    notes.push(format!(
-                        "{JOURNAL_FILE}: the last line ({}) is cut or not an event ({e}): skipped",
-                        i + 1
-                    ));
-                } else {
-                    skipped.push(i + 1);
-                }
-                continue;
-            }
-        };
+    for event in read.events {
         if let Some(ts) = event.ts() {
             study.start_ts = Some(study.start_ts.map_or(ts, |s| s.min(ts)));
             study.end_ts = Some(study.end_ts.map_or(ts, |s| s.max(ts)));
@@ -603,8 +519,9 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
         }
         match event {
             Event::StudyStarted { max_concurrent, num_samples, groups, resumed, .. } => {
-                if num_samples.is_some() {
-                    study.num_samples = num_samples;
+                // 0: not recorded (a journal from before the field).
+                if num_samples > 0 {
+                    study.num_samples = Some(num_samples);
                 }
                 study.state = StudyState::Running;
                 if resumed {
@@ -613,8 +530,8 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
                 if !groups.is_empty() {
                     study.groups = groups;
                 }
-                if max_concurrent.is_some() {
-                    study.max_concurrent = max_concurrent;
+                if max_concurrent > 0 {
+                    study.max_concurrent = Some(max_concurrent);
                 }
                 // A (re)start closes every segment left open by a crash, at its last event.
                 for t in study.trials.values_mut() {
@@ -623,7 +540,12 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
                     }
                 }
             }
-            Event::TrialStarted { ts, trial, name, params, group, resumed_after } => {
+            Event::TrialStarted { ts, trial, name, params, group, resumed_after, .. } => {
+                let name = Some(name).filter(|n| !n.is_empty());
+                let params: BTreeMap<String, serde_json::Value> = params
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), serde_json::to_value(v).ok()?)))
+                    .collect();
                 let t = study.trials.entry(trial).or_insert_with(|| Trial {
                     number: trial,
                     name: name.clone().unwrap_or_else(|| default_name(trial)),
@@ -645,7 +567,7 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
                 t.status = TrialStatus::Running;
                 t.segments.push(Segment { start: ts, end: ts, group, open: true });
             }
-            Event::Result { ts, trial, iteration, metrics } => {
+            Event::Result { ts, trial, iteration, metrics, .. } => {
                 let t = trial_entry(study, trial);
                 let v = metrics.get(&metric).copied().unwrap_or(f64::NAN);
                 t.curve.retain(|&(it, _)| it < iteration);
@@ -656,12 +578,12 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
                 }
             }
             Event::Checkpoint { .. } | Event::Other => {}
-            Event::TrialFinished { ts, trial, iteration, reason, error } => {
+            Event::TrialFinished { ts, trial, iteration, reason, error, .. } => {
                 let t = trial_entry(study, trial);
-                if let Some(it) = iteration.and_then(|i| u64::try_from(i).ok()) {
+                if let Ok(it) = u64::try_from(iteration) {
                     t.iterations = t.iterations.max(it);
                 }
-                t.status = TrialStatus::Ended { reason, error };
+                t.status = TrialStatus::Ended { reason: reason.to_string(), error };
                 if let Some(seg) = t.segments.last_mut().filter(|s| s.open) {
                     seg.end = seg.end.max(ts);
                     seg.open = false;
@@ -683,15 +605,7 @@ fn apply_journal(study: &mut Study, text: &str, notes: &mut Vec<String>) {
             }
         }
     }
-    if !skipped.is_empty() {
-        let shown: Vec<String> = skipped.iter().take(10).map(ToString::to_string).collect();
-        notes.push(format!(
-            "{JOURNAL_FILE}: {} line(s) that are not journal events were skipped (line {}{})",
-            skipped.len(),
-            shown.join(", "),
-            if skipped.len() > 10 { ", ..." } else { "" }
-        ));
-    }
+    notes.extend(read.notes);
 }
 
 /// The trial numbered `trial`, created (as running, without a start) if its start was lost.
@@ -812,7 +726,7 @@ fn fill_curves_from_progress(
         if t.curve.len() > 1 {
             continue;
         }
-        let path = study.dir.join("trials").join(&t.name).join("progress.csv");
+        let path = files::progress_csv(&study.dir, &t.name);
         let Some(table) = read_csv_table(&path, notes)? else { continue };
         if !table.header.contains(&metric) {
             continue;

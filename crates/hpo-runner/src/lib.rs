@@ -30,10 +30,11 @@
 
 use std::sync::Arc;
 
+/// The study folder's schema (file names, journal events, CSV rows), re-exported.
+pub use hpo_folder::{files, journal, views};
+
 pub mod config;
 pub mod cores;
-pub mod csv_views;
-pub mod journal;
 pub mod objective;
 pub mod pipeline;
 pub mod ppo_objective;

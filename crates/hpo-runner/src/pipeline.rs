@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use hpo_asha::{Asha, AshaDecision, AshaError, MetricIssue, RungVerdict};
-use hpo_stoppers::{StopperError, StopperKind, Stoppers, StoppersConfig};
+use hpo_stoppers::{StopperError, Stoppers, StoppersConfig};
 
 use crate::config::{Mode, SchedulerConfig, StudyConfig};
 
@@ -48,55 +48,7 @@ use crate::config::{Mode, SchedulerConfig, StudyConfig};
 pub use hpo_core::TrialId;
 
 /// Why a trial stopped, as written in the study's CSV (`stop_reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The plateau stopper fired.
-    Plateau,
-    /// The drop stopper fired.
-    Drop,
-    /// The maximum-iterations stopper fired.
-    MaxIters,
-    /// ASHA stopped the trial at a rung.
-    AshaEarlyStop,
-    /// The trial ended on its own, or ASHA stopped it at `max_t`.
-    Completed,
-    /// The trial failed (set by the runner).
-    Error,
-    /// The study was cancelled (set by the runner).
-    Interrupted,
-}
-
-impl StopReason {
-    /// The snake_case name, as serialised.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::Plateau => "plateau",
-            StopReason::Drop => "drop",
-            StopReason::MaxIters => "max_iters",
-            StopReason::AshaEarlyStop => "asha_early_stop",
-            StopReason::Completed => "completed",
-            StopReason::Error => "error",
-            StopReason::Interrupted => "interrupted",
-        }
-    }
-}
-
-impl std::fmt::Display for StopReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<StopperKind> for StopReason {
-    fn from(kind: StopperKind) -> Self {
-        match kind {
-            StopperKind::Plateau => StopReason::Plateau,
-            StopperKind::Drop => StopReason::Drop,
-            StopperKind::MaxIters => StopReason::MaxIters,
-        }
-    }
-}
+pub use hpo_core::StopReason;
 
 /// What the runner must do with a trial after a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,21 +13,7 @@ use ppo_burn::{EnvSpec, PpoConfig, Trainer};
 use crate::objective::{Metrics, Objective, ObjectiveError, TrialContext, TrialRun};
 use hpo_sampler::ParamValue;
 
-/// The folder of a trial's checkpoint of `iteration` (inside the trial's folder). The last two
-/// are kept, so the one the journal names is there even after a crash in the middle of a save.
-pub fn checkpoint_dir(trial_dir: &Path, iteration: u64) -> PathBuf {
-    trial_dir.join(format!("checkpoint_{iteration:06}"))
-}
-
-/// The checkpoint folders of a trial, oldest first (zero-padded names sort by iteration).
-pub fn checkpoint_dirs(trial_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(trial_dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checkpoint_")))
-        .collect();
-    dirs.sort();
-    Ok(dirs)
-}
+pub use hpo_folder::files::{checkpoint_dir, checkpoint_dirs};
 
 /// Trains PPO on predator-prey-grass, one iteration per step.
 #[derive(Debug, Clone)]

@@ -16,30 +16,15 @@ use hpo_sampler::ParamValue;
 
 use crate::config::StudyConfig;
 use crate::cores::{self, CorePlan};
-use crate::csv_views::{self, CsvAppender, CsvError, fmt_f64, fmt_param};
-use crate::journal::{self, JournalError, JournalEvent, JournalWriter};
 use crate::objective::{Metrics, Objective, TrialContext};
 use crate::pipeline::{Decision, Pipeline, StopReason, TrialStatus};
 use crate::sampling::{SamplerHandle, SamplingError};
 use crate::worker::{Down, Up, run_trial};
+use hpo_folder::journal::{self, JournalError, JournalEvent, JournalWriter};
+use hpo_folder::views::{CsvAppender, CsvError, FinalRow, HitRow, fmt_f64, params_record};
 
-/// File names inside a study folder.
-pub mod files {
-    /// The journal (JSON lines).
-    pub const JOURNAL: &str = "journal.jsonl";
-    /// The copy of the study's configuration.
-    pub const CONFIG: &str = "config.toml";
-    /// One row per trial, when it ends.
-    pub const FINAL: &str = "predator_final.csv";
-    /// One row per trial, the first time its score reaches the hit threshold.
-    pub const HITS: &str = "predator_100_hits.csv";
-    /// Per-trial folders live here.
-    pub const TRIALS: &str = "trials";
-    /// Every metric of every iteration, in each trial's folder.
-    pub const PROGRESS: &str = "progress.csv";
-    /// Held (locked) by the process running the study; it names that process's PID.
-    pub const LOCK: &str = "study.lock";
-}
+/// File names inside a study folder (the schema's, re-exported for the runner's callers).
+pub use hpo_folder::files;
 
 /// Errors that end a study (a trial's failure does not: it becomes an `error` row).
 #[derive(Debug, thiserror::Error)]
@@ -274,9 +259,7 @@ fn improves(maximize: bool, value: f64, best: f64) -> bool {
 }
 
 /// A trial's name in files: `trial_0003`.
-pub fn trial_name(trial: u64) -> String {
-    format!("trial_{trial:04}")
-}
+pub use hpo_folder::files::trial_name;
 
 struct TrialState {
     name: String,
@@ -358,10 +341,7 @@ impl Coordinator<'_> {
     }
 
     fn params_row(&self, params: &BTreeMap<String, ParamValue>) -> Vec<String> {
-        self.param_names
-            .iter()
-            .map(|n| params.get(n).map_or("nan".to_string(), fmt_param))
-            .collect()
+        params_record(&self.param_names, params)
     }
 
     /// A report from a live worker (or replayed from the journal on resume, with `live` false:
@@ -425,9 +405,9 @@ impl Coordinator<'_> {
             r.rung = rung;
         }
         if newly_hit {
-            let mut row = vec![name.clone(), iteration.to_string(), fmt_f64(v)];
-            row.extend(self.params_row(&params));
-            self.hits_csv.append(&row)?;
+            let row =
+                HitRow { trial_name: name, iteration, value: v, params: self.params_row(&params) };
+            self.hits_csv.append(&row.record())?;
         }
         self.progress_csv(trial, &metrics)?;
         if !live {
@@ -498,27 +478,22 @@ impl Coordinator<'_> {
             reason,
             error: error.clone(),
         });
-        let progress = match (self.max_iters, it_opt) {
-            (Some(m), Some(i)) if m > 0 => format!("{:.6}", i as f64 / m as f64),
-            (_, None) => format!("{:.6}", 0.0),
-            _ => "nan".to_string(),
+        let progress_ratio = match (self.max_iters, it_opt) {
+            (Some(m), Some(i)) if m > 0 => Some(i as f64 / m as f64),
+            (_, None) => Some(0.0),
+            _ => None,
         };
-        let rung = self.pipeline.rung_index(trial);
-        let pruned_at = match reason {
-            StopReason::AshaEarlyStop => {
-                self.pipeline.pruned_at(trial).map_or(String::new(), fmt_f64)
-            }
-            _ => String::new(),
+        let row = FinalRow {
+            trial_name: name,
+            iteration: iteration_i,
+            progress_ratio,
+            value: last,
+            params: self.params_row(&params),
+            stop_reason: reason,
+            rung_index: self.pipeline.rung_index(trial),
+            rung_pruned_at: self.pipeline.pruned_at(trial),
         };
-        let mut row = vec![name, iteration_i.to_string(), progress, fmt_f64(last)];
-        row.extend(self.params_row(&params));
-        row.extend([
-            reason.as_str().to_string(),
-            rung.to_string(),
-            pruned_at,
-            u8::from(reason == StopReason::AshaEarlyStop).to_string(),
-        ]);
-        self.final_csv.append(&row)?;
+        self.final_csv.append(&row.record())?;
         if !live {
             return Ok(());
         }
@@ -679,8 +654,8 @@ pub fn run_study(
 
     let final_path = dir.join(files::FINAL);
     let hits_path = dir.join(files::HITS);
-    let final_header = csv_views::final_header(&metric, &param_names);
-    let hits_header = csv_views::hits_header(&metric, &param_names);
+    let final_header = FinalRow::header(&metric, &param_names);
+    let hits_header = HitRow::header(&metric, &param_names);
     let mut coord = Coordinator {
         cfg,
         dir: dir.clone(),

@@ -94,6 +94,17 @@ impl StopperKind {
     }
 }
 
+/// The stop reason a stopper gives its trial (the study's word for it).
+impl From<StopperKind> for hpo_core::StopReason {
+    fn from(kind: StopperKind) -> Self {
+        match kind {
+            StopperKind::Plateau => hpo_core::StopReason::Plateau,
+            StopperKind::Drop => hpo_core::StopReason::Drop,
+            StopperKind::MaxIters => hpo_core::StopReason::MaxIters,
+        }
+    }
+}
+
 /// Ray Tune's `TrialPlateauStopper` settings (defaults: the reference study's values).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
+use hpo_core::StopReason;
 use hpo_sampler::ParamValue;
 
 /// Errors of the CSV files.
@@ -128,21 +129,97 @@ pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, String>>, CsvError>
     Ok(rows)
 }
 
-/// The columns of `predator_final.csv`: the reference's, with the metric and the parameters of
-/// this study's space in place of `score_pred, lr, num_epochs`.
-pub fn final_header(metric: &str, params: &[String]) -> Vec<String> {
-    let mut h =
-        vec!["trial_name".to_string(), "iteration".into(), "progress_ratio".into(), metric.into()];
-    h.extend(params.iter().cloned());
-    h.extend(["stop_reason", "rung_index", "rung_pruned_at", "asha_pruned"].map(String::from));
-    h
+/// The parameters of a trial in the order of `names`, as CSV text (`nan` for one it lacks).
+pub fn params_record(names: &[String], params: &BTreeMap<String, ParamValue>) -> Vec<String> {
+    names.iter().map(|n| params.get(n).map_or("nan".to_string(), fmt_param)).collect()
 }
 
-/// The columns of `predator_100_hits.csv`.
-pub fn hits_header(metric: &str, params: &[String]) -> Vec<String> {
-    let mut h = vec!["trial_name".to_string(), "iteration".into(), metric.into()];
-    h.extend(params.iter().cloned());
-    h
+/// A row of `predator_final.csv`, written the moment a trial ends. Its columns are the
+/// reference's, with the study's metric and parameters in place of `score_pred, lr, num_epochs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalRow {
+    /// `trial_0003`.
+    pub trial_name: String,
+    /// The last iteration reported (-1: none).
+    pub iteration: i64,
+    /// `iteration / max_iters` (`None`: no iteration cap, written `nan`).
+    pub progress_ratio: Option<f64>,
+    /// The last value of the metric (NaN: none).
+    pub value: f64,
+    /// The parameters, in the order of the header ([`params_record`]).
+    pub params: Vec<String>,
+    /// Why the trial ended.
+    pub stop_reason: StopReason,
+    /// ASHA's rung index of the trial (-1: below the first rung).
+    pub rung_index: i64,
+    /// The rung milestone at which ASHA stopped it (only for `asha_early_stop`).
+    pub rung_pruned_at: Option<f64>,
+}
+
+impl FinalRow {
+    /// The header: `trial_name, iteration, progress_ratio, <metric>, <params...>, stop_reason,
+    /// rung_index, rung_pruned_at, asha_pruned`.
+    pub fn header(metric: &str, params: &[String]) -> Vec<String> {
+        let mut h = vec![
+            "trial_name".to_string(),
+            "iteration".into(),
+            "progress_ratio".into(),
+            metric.into(),
+        ];
+        h.extend(params.iter().cloned());
+        h.extend(["stop_reason", "rung_index", "rung_pruned_at", "asha_pruned"].map(String::from));
+        h
+    }
+
+    /// The row's fields, in the header's order.
+    pub fn record(&self) -> Vec<String> {
+        let mut row = vec![
+            self.trial_name.clone(),
+            self.iteration.to_string(),
+            self.progress_ratio.map_or("nan".to_string(), |p| format!("{p:.6}")),
+            fmt_f64(self.value),
+        ];
+        row.extend(self.params.iter().cloned());
+        let asha = self.stop_reason == StopReason::AshaEarlyStop;
+        row.extend([
+            self.stop_reason.as_str().to_string(),
+            self.rung_index.to_string(),
+            self.rung_pruned_at.filter(|_| asha).map_or(String::new(), fmt_f64),
+            u8::from(asha).to_string(),
+        ]);
+        row
+    }
+}
+
+/// A row of `predator_100_hits.csv`, written the first time a trial's metric reaches the hit
+/// threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HitRow {
+    /// `trial_0003`.
+    pub trial_name: String,
+    /// The iteration of the hit.
+    pub iteration: u64,
+    /// The metric's value then.
+    pub value: f64,
+    /// The parameters, in the order of the header ([`params_record`]).
+    pub params: Vec<String>,
+}
+
+impl HitRow {
+    /// The header: `trial_name, iteration, <metric>, <params...>`.
+    pub fn header(metric: &str, params: &[String]) -> Vec<String> {
+        let mut h = vec!["trial_name".to_string(), "iteration".into(), metric.into()];
+        h.extend(params.iter().cloned());
+        h
+    }
+
+    /// The row's fields, in the header's order.
+    pub fn record(&self) -> Vec<String> {
+        let mut row =
+            vec![self.trial_name.clone(), self.iteration.to_string(), fmt_f64(self.value)];
+        row.extend(self.params.iter().cloned());
+        row
+    }
 }
 
 #[cfg(test)]
@@ -155,23 +232,39 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("f.csv");
         let _ = std::fs::remove_file(&path);
-        let header = final_header("score_pred", &["lr".into(), "num_epochs".into()]);
+        let header = FinalRow::header("score_pred", &["lr".into(), "num_epochs".into()]);
         assert_eq!(
             header.join(","),
             "trial_name,iteration,progress_ratio,score_pred,lr,num_epochs,stop_reason,rung_index,rung_pruned_at,asha_pruned"
         );
-        let row = |name: &str, reason: &str| -> Vec<String> {
-            [name, "3", "0.003000", "0.5", "0.0001", "22", reason, "-1", "", "0"]
-                .map(String::from)
-                .to_vec()
+        let row = |name: &str, reason: StopReason| -> Vec<String> {
+            FinalRow {
+                trial_name: name.into(),
+                iteration: 3,
+                progress_ratio: Some(0.003),
+                value: 0.5,
+                params: vec!["0.0001".into(), "22".into()],
+                stop_reason: reason,
+                rung_index: -1,
+                rung_pruned_at: Some(40.0),
+            }
+            .record()
         };
+        assert_eq!(
+            row("trial_0000", StopReason::Plateau).join(","),
+            "trial_0000,3,0.003000,0.5,0.0001,22,plateau,-1,,0"
+        );
+        assert_eq!(
+            row("trial_0000", StopReason::AshaEarlyStop).join(","),
+            "trial_0000,3,0.003000,0.5,0.0001,22,asha_early_stop,-1,40,1"
+        );
         let mut a = CsvAppender::open(&path, header.clone()).expect("open");
-        a.append(&row("trial_0000", "plateau")).expect("row");
+        a.append(&row("trial_0000", StopReason::Plateau)).expect("row");
         // The row is on disk before the writer is dropped.
         assert_eq!(std::fs::read_to_string(&path).expect("read").lines().count(), 2);
         drop(a);
         let mut a = CsvAppender::open(&path, header).expect("reopen");
-        a.append(&row("trial_0001", "interrupted")).expect("row");
+        a.append(&row("trial_0001", StopReason::Interrupted)).expect("row");
         let rows = read_rows(&path).expect("rows");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1]["stop_reason"], "interrupted");

@@ -1,6 +1,9 @@
 //! The study journal: one JSON object per line (`journal.jsonl`), appended and flushed as each
 //! event happens. It is the study's source of truth: the CSV files are views written at the same
 //! moment, reports read it, and `--resume` rebuilds the study from it.
+//!
+//! Fields that older journals lack have defaults, and unknown fields are ignored, so one event
+//! type serves both readers: [`read`] (strict, for resuming) and [`read_lenient`] (for reports).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -10,7 +13,7 @@ use std::path::{Path, PathBuf};
 use hpo_sampler::ParamValue;
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::StopReason;
+use hpo_core::StopReason;
 
 /// One line of the journal. `ts` is the wall time in seconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,14 +24,19 @@ pub enum JournalEvent {
         /// Wall time.
         ts: f64,
         /// The study seed.
+        #[serde(default)]
         seed: u64,
-        /// Number of trials the study runs.
+        /// Number of trials the study runs (0: not recorded).
+        #[serde(default)]
         num_samples: u64,
-        /// Trials at once.
+        /// Trials at once (0: not recorded).
+        #[serde(default)]
         max_concurrent: usize,
         /// The core groups planned.
+        #[serde(default)]
         groups: Vec<Vec<usize>>,
         /// A resume of an earlier run.
+        #[serde(default)]
         resumed: bool,
     },
     /// A trial started on a core group.
@@ -37,15 +45,20 @@ pub enum JournalEvent {
         ts: f64,
         /// Trial number.
         trial: u64,
-        /// Trial name (`trial_0003`).
+        /// Trial name (`trial_0003`; empty: not recorded, see [`crate::files::trial_name`]).
+        #[serde(default)]
         name: String,
         /// Its parameters.
+        #[serde(default)]
         params: BTreeMap<String, ParamValue>,
         /// Its seed.
+        #[serde(default)]
         seed: u64,
         /// Index of its core group (a lane of the timeline).
+        #[serde(default)]
         group: usize,
         /// The iteration it resumed after (0 for a fresh start).
+        #[serde(default)]
         resumed_after: u64,
     },
     /// One iteration's report and the decision taken on it.
@@ -57,9 +70,10 @@ pub enum JournalEvent {
         /// Iteration (1-based).
         iteration: u64,
         /// Every metric of the iteration (non-finite values by the float rule of `hpo_core`).
-        #[serde(with = "hpo_core::float::map")]
+        #[serde(default, with = "hpo_core::float::map")]
         metrics: BTreeMap<String, f64>,
         /// `continue` or `stop`.
+        #[serde(default)]
         decision: String,
         /// The stop reason, if stopped.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,9 +95,10 @@ pub enum JournalEvent {
         /// Trial number.
         trial: u64,
         /// Its last iteration (-1 if none).
+        #[serde(default = "no_iteration")]
         iteration: i64,
         /// Its last metric value (NaN if none).
-        #[serde(with = "hpo_core::float")]
+        #[serde(default = "no_value", with = "hpo_core::float")]
         value: f64,
         /// Why it ended.
         reason: StopReason,
@@ -96,8 +111,37 @@ pub enum JournalEvent {
         /// Wall time.
         ts: f64,
         /// The user stopped it.
+        #[serde(default)]
         interrupted: bool,
     },
+    /// An event this version does not know (written by a newer one). The lenient reader keeps
+    /// it so that a report can still use the rest; the strict reader refuses it.
+    #[serde(other)]
+    Other,
+}
+
+fn no_iteration() -> i64 {
+    -1
+}
+
+fn no_value() -> f64 {
+    f64::NAN
+}
+
+impl JournalEvent {
+    /// The event's wall time (`None` for [`JournalEvent::Other`] or a time that is not finite).
+    pub fn ts(&self) -> Option<f64> {
+        let ts = match self {
+            JournalEvent::StudyStarted { ts, .. }
+            | JournalEvent::TrialStarted { ts, .. }
+            | JournalEvent::Result { ts, .. }
+            | JournalEvent::Checkpoint { ts, .. }
+            | JournalEvent::TrialFinished { ts, .. }
+            | JournalEvent::StudyFinished { ts, .. } => *ts,
+            JournalEvent::Other => return None,
+        };
+        Some(ts).filter(|t| t.is_finite())
+    }
 }
 
 /// Errors of reading or writing the journal.
@@ -162,15 +206,13 @@ pub fn read(path: &Path) -> Result<JournalRead, JournalError> {
             }
             continue;
         }
-        let parsed = std::str::from_utf8(line).map_err(|e| e.to_string()).and_then(|text| {
-            serde_json::from_str::<JournalEvent>(text).map_err(|e| {
-                // One line is one document: its column is what tells where.
-                let text = e.to_string();
-                match text.rsplit_once(" at line ") {
-                    Some((head, _)) => format!("{head}, at column {}", e.column()),
-                    None => text,
-                }
-            })
+        let parsed = parse_line(line);
+        let parsed = parsed.and_then(|ev| match ev {
+            JournalEvent::Other => Err(format!(
+                "an event this version of hpo does not know ({}): resume it with the version that wrote it",
+                event_name(line)
+            )),
+            ev => Ok(ev),
         });
         match parsed {
             Ok(ev) => {
@@ -186,6 +228,70 @@ pub fn read(path: &Path) -> Result<JournalRead, JournalError> {
         }
     }
     Ok(out)
+}
+
+/// One line as an event, or why it is not one (the column of the fault, since one line is one
+/// document).
+fn parse_line(line: &[u8]) -> Result<JournalEvent, String> {
+    let text = std::str::from_utf8(line).map_err(|e| e.to_string())?;
+    serde_json::from_str::<JournalEvent>(text).map_err(|e| {
+        let message = e.to_string();
+        match message.rsplit_once(" at line ") {
+            Some((head, _)) => format!("{head}, at column {}", e.column()),
+            None => message,
+        }
+    })
+}
+
+/// The `event` name of a line, for messages (`?` when it has none).
+fn event_name(line: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "?".to_string())
+}
+
+/// What the lenient reader found: the events it could read, and notes on the lines it skipped.
+#[derive(Debug, Default)]
+pub struct LenientRead {
+    /// The events, in order ([`JournalEvent::Other`] for events this version does not know).
+    pub events: Vec<JournalEvent>,
+    /// One note per kind of skipped line, naming the lines.
+    pub notes: Vec<String>,
+}
+
+/// Read a journal's text for a report: a line that is not an event is skipped and named in a
+/// note (a cut last line in a note of its own: a study killed mid-write, or still running).
+pub fn read_lenient(text: &str) -> LenientRead {
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines.iter().rposition(|l| !l.trim().is_empty());
+    let mut out = LenientRead::default();
+    let mut skipped = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_line(line.as_bytes()) {
+            Ok(ev) => out.events.push(ev),
+            Err(e) if Some(i) == last => out.notes.push(format!(
+                "{}: the last line ({}) is cut or not an event ({e}): skipped",
+                crate::files::JOURNAL,
+                i + 1
+            )),
+            Err(_) => skipped.push((i + 1).to_string()),
+        }
+    }
+    if !skipped.is_empty() {
+        let shown: Vec<&str> = skipped.iter().take(10).map(String::as_str).collect();
+        out.notes.push(format!(
+            "{}: {} line(s) that are not journal events were skipped (line {}{})",
+            crate::files::JOURNAL,
+            skipped.len(),
+            shown.join(", "),
+            if skipped.len() > 10 { ", ..." } else { "" }
+        ));
+    }
+    out
 }
 
 /// Cut the journal back to `len` bytes (a [`JournalRead::valid_len`]): removes a last line that
@@ -310,6 +416,42 @@ mod tests {
         std::fs::write(&path, "{\"event\":\"study_finished\",\"ts\":1.0,\"interrupted\":false}\n\u{1}garbage\n{\"event\":\"study_finished\",\"ts\":1.0,\"interrupted\":false}\n").expect("write");
         let err = read(&path).expect_err("garbled middle line");
         assert!(err.to_string().contains("line 2 is not a journal event"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn one_event_type_for_both_readers_older_lines_default_and_unknown_events() {
+        let dir = std::env::temp_dir().join(format!("hpo-journal-lenient-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("journal.jsonl");
+        // A line from an older journal (no seed, name or group) and one with a field added later.
+        let old = r#"{"event":"trial_started","ts":1.0,"trial":2,"params":{"lr":0.001}}"#;
+        let newer = r#"{"event":"trial_finished","ts":2.0,"trial":2,"reason":"plateau","extra":1}"#;
+        let future = r#"{"event":"a_future_event","ts":3.0}"#;
+        std::fs::write(&path, format!("{old}\n{newer}\n")).expect("write");
+        let r = read(&path).expect("strict read");
+        match &r.events[..] {
+            [
+                JournalEvent::TrialStarted { name, seed: 0, group: 0, resumed_after: 0, .. },
+                JournalEvent::TrialFinished { iteration: -1, value, reason, .. },
+            ] => {
+                assert!(name.is_empty() && value.is_nan() && *reason == StopReason::Plateau);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // An event of a newer version: the strict reader refuses it, naming it and the line.
+        std::fs::write(&path, format!("{old}\n{future}\n{newer}\n")).expect("write");
+        let err = read(&path).expect_err("unknown event").to_string();
+        assert!(err.contains("line 2") && err.contains("a_future_event"), "{err}");
+        // The lenient reader keeps it as Other and reads the rest; bad lines become notes.
+        let text = format!("{old}\n{future}\nnot json\n{newer}\n{{\"event\":\"res");
+        let r = read_lenient(&text);
+        assert_eq!(r.events.len(), 3);
+        assert_eq!(r.events[1], JournalEvent::Other);
+        assert_eq!(r.events[1].ts(), None);
+        assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
+        assert!(r.notes[0].contains("last line (5)"), "{:?}", r.notes);
+        assert!(r.notes[1].contains("(line 3)"), "{:?}", r.notes);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
