@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use hpo_core::seed::splitmix64;
+
 fn hpo() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hpo"))
 }
@@ -224,15 +226,6 @@ fn reason(row: &str) -> &str {
     row.split(',').nth(6).unwrap_or_default()
 }
 
-/// A tiny deterministic generator (SplitMix64), so the "random" kill moments repeat.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 #[test]
 fn sigkill_at_random_moments_loses_and_repeats_no_row_and_a_second_process_is_refused() {
     let case = Case::new("kill");
@@ -272,7 +265,7 @@ fn sigkill_at_random_moments_loses_and_repeats_no_row_and_a_second_process_is_re
             assert_code(&out, 2);
             first = false;
         }
-        std::thread::sleep(Duration::from_millis(50 + splitmix(&mut seed) % 400));
+        std::thread::sleep(Duration::from_millis(50 + splitmix64(&mut seed) % 400));
         let finished = child.try_wait().expect("try_wait").is_some();
         if !finished {
             child.kill().expect("kill");
@@ -753,7 +746,7 @@ fn bad_flags_and_huge_bad_input_get_short_clear_messages_and_exit_2() {
 
     // Binary input, seeded: a config and a replay events file of random bytes.
     let mut state = 3u64;
-    let bytes: Vec<u8> = (0..400_000).map(|_| splitmix(&mut state) as u8).collect();
+    let bytes: Vec<u8> = (0..400_000).map(|_| splitmix64(&mut state) as u8).collect();
     let binary = case.path("binary.toml");
     std::fs::write(&binary, &bytes).expect("binary");
     let out = study(&["--plain", "--config"], &binary, &[]);

@@ -241,11 +241,8 @@ impl StudySummary {
 
 /// A trial's seed: the study seed and the trial number, mixed (SplitMix64).
 pub fn trial_seed(study_seed: u64, trial: u64) -> u64 {
-    let mut z =
-        study_seed ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    use hpo_core::seed::{GOLDEN_GAMMA, mix64};
+    mix64(study_seed ^ trial.wrapping_mul(GOLDEN_GAMMA).wrapping_add(0x6A09_E667_F3BC_C909))
 }
 
 /// A finite `value` strictly better than a finite `best`.

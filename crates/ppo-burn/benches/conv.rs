@@ -9,7 +9,8 @@
 //! core (the conv layers spread over the pool; the peak is then that of as many concurrent
 //! single-threaded multiplies).
 //!
-//! `cargo bench -p ppo-burn --bench conv -- --bench`. Without `--bench` (as
+//! `cargo bench -p ppo-burn --bench conv -- --bench` (`cargo xtask bench ppo-conv`); with
+//! `--mlp` the same figures for the MLP networks ([256, 256] tanh on the flattened window). Without `--bench` (as
 //! `cargo test --all-targets` runs it) a tiny configuration runs instead.
 //! Last line: `{"threads", "predator_step_ms", "prey_step_ms", "predator_step_ms_1thread",
 //! "prey_step_ms_1thread", "predator_infer_ms", "prey_infer_ms", "learner_gflops_prey",
@@ -44,7 +45,7 @@ fn measure(
     reps: usize,
     pool: &rayon::ThreadPool,
 ) -> Result<Figures, PpoError> {
-    let config = PpoConfig { network: Network::Conv, ..PpoConfig::default() };
+    let config = PpoConfig { network: spec.network, ..PpoConfig::default() };
     let device = Default::default();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = ActorCritic::<B>::init(spec, Init::Torch, &mut rng, &device);
@@ -86,7 +87,9 @@ fn measure(
 fn main() -> Result<(), PpoError> {
     let args: Vec<String> = std::env::args().collect();
     let full = args.iter().any(|a| a == "--bench");
-    let config = PpoConfig { network: Network::Conv, ..PpoConfig::default() };
+    // `--mlp`: the same figures for the MLP networks ([256, 256] tanh) instead.
+    let network = if args.iter().any(|a| a == "--mlp") { Network::Mlp } else { Network::Conv };
+    let config = PpoConfig { network, ..PpoConfig::default() };
     let kind = |name: &str, r: usize| AgentKind {
         name: name.to_string(),
         obs_shape: [4, r, r],
@@ -105,6 +108,7 @@ fn main() -> Result<(), PpoError> {
     } else {
         println!("tiny run (pass --bench for the reference networks)");
         let small = NetSpec { layers: vec![4, 8], ..NetSpec::new(&config, &kind("p", 5)) };
+        println!("network: {network:?}");
         (small.clone(), NetSpec { obs_shape: [4, 6, 6], ..small }, 8, 3, 1, 128)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -1,8 +1,10 @@
-//! One PPO iteration of the reference configuration on predator-prey-grass (1024 env steps,
-//! minibatch 128, 26 epochs with RLlib's minibatch cycling, 3 env runners), with the conv and
-//! the MLP networks: seconds per iteration split into sampling and learning, agent steps, and
-//! the learner's achieved GFLOP/s against the measured matrix-multiply peak of the cores it
-//! uses (the learner's pool has one thread per available core).
+//! One PPO iteration of the reference configuration on predator-prey-grass (seed 0, untrained,
+//! 1024 env steps, minibatch 128, 26 epochs with RLlib's minibatch cycling, 3 env runners), per
+//! network and learner pool size: the MLP with 1 and 2 learner threads, the conv with 2. Each
+//! case runs in a process of its own (this binary with `--child`), so that its peak resident
+//! memory is the trial process's. Printed per case: seconds per iteration split into sampling
+//! and learning, agent steps, training FLOPs, achieved GFLOP/s, the fraction of the matmul
+//! peak of that many threads (measured in the same run, before the cases), and peak RSS.
 //!
 //! Then RLlib's iteration on equal work: RLlib 2.60 took about 550 s on a 2-core machine for an
 //! iteration of 23,219 agent steps, with its channels-last reading of the observation (smaller
@@ -14,12 +16,15 @@
 //! `cargo xtask bench ppo [-- --conv-epochs N --mlp-epochs N]` (default 26 each; fewer epochs
 //! extrapolate the learning time linearly, printed as such). Without `--bench` (as
 //! `cargo test --all-targets` runs it) a tiny configuration runs instead.
-//! Last line: `{"s_per_iter_conv", "s_per_iter_mlp", "learner_gflops_conv", "peak_gflops",
-//! "learner_peak_fraction", "s_rllib_work", "speedup_vs_rllib", ...}`.
+//! Last line: `{"s_per_iter_mlp_1t", "s_per_iter_mlp_2t", "peak_fraction_mlp_1t",
+//! "peak_fraction_mlp_2t", "s_per_iter_conv_2t", "peak_fraction_conv_2t", "rss_mb_mlp",
+//! "rss_mb_conv", "speedup_vs_rllib_equal_work", ...}`.
 
 mod common;
 
-use common::{arg, best_ms, learner_step_ms, matmul_peak, matmul_peak_threads, synthetic_batch};
+use common::{
+    arg, best_ms, learner_step_ms, matmul_peak, matmul_peak_threads, peak_rss_mb, synthetic_batch,
+};
 
 use burn::module::AutodiffModule;
 use marl_env::{AgentKind, PpgConfig};
@@ -51,12 +56,52 @@ fn learner_flops(m: &IterationMetrics, specs: &[(String, NetSpec)], minibatch: u
         .sum()
 }
 
+/// One case's figures, as the child process reports them to the parent.
 struct Run {
     sample_s: f64,
     learn_s: f64,
     learn_s_full: f64,
     agent_steps: u64,
+    tflop: f64,
     gflops: f64,
+    /// Peak resident memory of the child process, MB (NaN where not reported).
+    rss_mb: f64,
+}
+
+impl Run {
+    const TAG: &str = "child-result";
+
+    fn line(&self) -> String {
+        format!(
+            "{} {} {} {} {} {} {} {}",
+            Self::TAG,
+            self.sample_s,
+            self.learn_s,
+            self.learn_s_full,
+            self.agent_steps,
+            self.tflop,
+            self.gflops,
+            self.rss_mb
+        )
+    }
+
+    fn parse(line: &str) -> Option<Run> {
+        let mut f = line.strip_prefix(Self::TAG)?.split_whitespace();
+        let mut next = || f.next().and_then(|v| v.parse::<f64>().ok());
+        Some(Run {
+            sample_s: next()?,
+            learn_s: next()?,
+            learn_s_full: next()?,
+            agent_steps: next()? as u64,
+            tflop: next()?,
+            gflops: next()?,
+            rss_mb: next()?,
+        })
+    }
+
+    fn s_per_iter(&self) -> f64 {
+        self.sample_s + self.learn_s_full
+    }
 }
 
 fn run(
@@ -66,6 +111,7 @@ fn run(
     config: PpoConfig,
     env: &EnvSpec,
 ) -> Result<Run, ppo_burn::PpoError> {
+    let threads = config.learner_threads;
     let config = PpoConfig { network, num_epochs: epochs, ..config };
     let minibatch = config.minibatch_size;
     let mut t: Trainer = Trainer::new(config, env.clone(), 0, None)?;
@@ -76,7 +122,7 @@ fn run(
     let gflops = flops / m.learn_seconds / 1e9;
     let learn_s_full = m.learn_seconds * full_epochs as f64 / epochs as f64;
     println!(
-        "{network:?}: {epochs} epoch(s) run: sampling {:.2} s, learning {:.2} s, {} env steps, {} agent steps ({}), learner {gflops:.1} GFLOP/s",
+        "{network:?}, {threads} learner thread(s): {epochs} epoch(s) run: sampling {:.2} s, learning {:.2} s, {} env steps, {} agent steps ({}), {:.2} training TFLOP, learner {gflops:.1} GFLOP/s",
         m.sample_seconds,
         m.learn_seconds,
         m.env_steps,
@@ -88,7 +134,8 @@ fn run(
                 p.batch_size, p.minibatch_steps
             ))
             .collect::<Vec<_>>()
-            .join("; ")
+            .join("; "),
+        flops / 1e12
     );
     if epochs != full_epochs {
         println!(
@@ -100,7 +147,9 @@ fn run(
         learn_s: m.learn_seconds,
         learn_s_full,
         agent_steps: m.agent_steps,
+        tflop: flops / 1e12,
         gflops,
+        rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
     })
 }
 
@@ -130,19 +179,18 @@ fn step_and_critic_ms(
     Ok((step, critic_ms))
 }
 
-fn main() -> Result<(), ppo_burn::PpoError> {
-    let args: Vec<String> = std::env::args().collect();
-    let full = args.iter().any(|a| a == "--bench");
-    let (config, env, conv_epochs, mlp_epochs, full_epochs) = if full {
+/// The configuration, environment and epochs (conv, MLP, full) of the reference iteration, or
+/// of the tiny one when `full` is false.
+fn setup(args: &[String], full: bool) -> (PpoConfig, EnvSpec, usize, usize, usize) {
+    if full {
         (
             PpoConfig { lr: 1.1e-4, ..PpoConfig::default() },
             EnvSpec::PredPreyGrass(PpgConfig::default()),
-            arg(&args, "--conv-epochs").unwrap_or(26),
-            arg(&args, "--mlp-epochs").unwrap_or(26),
+            arg(args, "--conv-epochs").unwrap_or(26),
+            arg(args, "--mlp-epochs").unwrap_or(26),
             26,
         )
     } else {
-        println!("tiny run (pass --bench for the reference iteration)");
         (
             PpoConfig {
                 train_batch_size: 24,
@@ -162,13 +210,71 @@ fn main() -> Result<(), ppo_burn::PpoError> {
             1,
             1,
         )
+    }
+}
+
+fn network_name(network: Network) -> &'static str {
+    match network {
+        Network::Conv => "conv",
+        Network::Mlp => "mlp",
+    }
+}
+
+/// Child process: `--child conv|mlp --threads N [--bench ...]`: run one case, print its figures.
+fn child(args: &[String], full: bool) -> Result<(), PpoError> {
+    let network = match args.iter().position(|a| a == "--child").and_then(|i| args.get(i + 1)) {
+        Some(n) if n == "conv" => Network::Conv,
+        _ => Network::Mlp,
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads: usize = arg(args, "--threads").unwrap_or(1);
+    let (config, env, conv_epochs, mlp_epochs, full_epochs) = setup(args, full);
+    let epochs = if network == Network::Conv { conv_epochs } else { mlp_epochs };
+    let config = PpoConfig { learner_threads: threads, ..config };
+    let r = run(network, epochs, full_epochs, config, &env)?;
+    println!("{}", r.line());
+    Ok(())
+}
+
+/// Runs one case in a process of its own (this binary with `--child`), passing its output on.
+fn case(network: Network, threads: usize, args: &[String]) -> Result<Run, PpoError> {
+    let fail = |reason: String| PpoError::Config { field: "bench child".into(), reason };
+    let exe = std::env::current_exe().map_err(|e| fail(e.to_string()))?;
+    let name = network_name(network);
+    let out = std::process::Command::new(exe)
+        .args(&args[1..])
+        .args(["--child", name, "--threads", &threads.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut result = None;
+    for line in stdout.lines() {
+        match Run::parse(line) {
+            Some(r) => result = Some(r),
+            None => println!("{line}"),
+        }
+    }
+    match result {
+        Some(r) if out.status.success() => Ok(r),
+        _ => Err(fail(format!("{name} with {threads} thread(s) failed: {}", out.status))),
+    }
+}
+
+fn main() -> Result<(), ppo_burn::PpoError> {
+    let args: Vec<String> = std::env::args().collect();
+    let full = args.iter().any(|a| a == "--bench");
+    if args.iter().any(|a| a == "--child") {
+        return child(&args, full);
+    }
+    if !full {
+        println!("tiny run (pass --bench for the reference iteration)");
+    }
+    let (config, _, _, _, full_epochs) = setup(&args, full);
     let n_peak = if full { 1024 } else { 256 };
     let peak_1 = matmul_peak(n_peak, 5);
-    let peak = matmul_peak_threads(n_peak, 5, threads);
+    let peak_2 = matmul_peak_threads(n_peak, 5, 2);
     println!(
-        "matmul peak (burn-ndarray): {peak_1:.1} GFLOP/s on one thread, {peak:.1} GFLOP/s on {threads} threads at once; the learner's pool has {threads} threads"
+        "matmul peak (burn-ndarray, {n_peak}^3): {peak_1:.1} GFLOP/s on one thread, {peak_2:.1} GFLOP/s on 2 threads at once"
     );
 
     // FLOPs per sample of the reference conv networks: ours (channels first) and RLlib's
@@ -194,22 +300,38 @@ fn main() -> Result<(), ppo_burn::PpoError> {
         rllib_specs.push(rllib);
     }
 
-    let conv = run(Network::Conv, conv_epochs, full_epochs, config.clone(), &env)?;
-    let mlp = run(Network::Mlp, mlp_epochs, full_epochs, config.clone(), &env)?;
-    let s_conv = conv.sample_s + conv.learn_s_full;
-    let s_mlp = mlp.sample_s + mlp.learn_s_full;
+    let mlp_1 = case(Network::Mlp, 1, &args)?;
+    let mlp_2 = case(Network::Mlp, 2, &args)?;
+    let conv = case(Network::Conv, 2, &args)?;
+    let rows = [("MLP", 1, &mlp_1, peak_1), ("MLP", 2, &mlp_2, peak_2), ("conv", 2, &conv, peak_2)];
+    println!("per iteration ({full_epochs} epochs), each case in a process of its own:");
     println!(
-        "per iteration ({full_epochs} epochs): conv {s_conv:.0} s, MLP {s_mlp:.1} s; RLlib 2.60 took about {RLLIB_S} s (conv) on a 2-core machine"
+        "  network | threads | sampling s | learning s | s per iteration | agent steps | TFLOP | GFLOP/s | of the peak | peak RSS MB"
     );
+    for (name, threads, r, peak) in rows {
+        println!(
+            "  {name} | {threads} | {:.2} | {:.1} | {:.1} | {} | {:.2} | {:.1} | {:.0}% | {:.0}",
+            r.sample_s,
+            r.learn_s_full,
+            r.s_per_iter(),
+            r.agent_steps,
+            r.tflop,
+            r.gflops,
+            100.0 * r.gflops / peak,
+            r.rss_mb
+        );
+    }
+    println!("RLlib 2.60 took about {RLLIB_S} s (conv) per iteration on a 2-core machine");
 
-    // RLlib's iteration on equal work: its network shapes, its sample counts, its cycled steps.
+    // RLlib's iteration on equal work: its network shapes, its sample counts, its cycled steps,
+    // on a learner pool of 2 threads (its machine's cores).
     let scale = if full { 1.0 } else { 0.01 };
     let agent_steps = RLLIB_AGENT_STEPS * scale;
     let prey = (agent_steps * RLLIB_PREY_PRED.0 / (RLLIB_PREY_PRED.0 + RLLIB_PREY_PRED.1)).round();
     let pred = agent_steps.round() - prey;
     let steps = (prey * full_epochs as f64 / config.minibatch_size as f64).ceil();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(2)
         .build()
         .map_err(|e| PpoError::Config { field: "learner_threads".into(), reason: e.to_string() })?;
     let reps = if full { 10 } else { 1 };
@@ -230,27 +352,35 @@ fn main() -> Result<(), ppo_burn::PpoError> {
     let rllib_s = RLLIB_S * scale;
     let speedup = rllib_s / s_rllib_work;
     println!(
-        "RLlib's iteration on equal work: {agent_steps:.0} agent steps ({prey:.0} prey, {pred:.0} predator), {steps:.0} cycled minibatch steps per policy, {:.1} TFLOP with its networks; ours: {rllib_learn_s:.0} s learning + {:.1} s sampling = {s_rllib_work:.0} s against RLlib's {rllib_s:.0} s: {speedup:.2}x",
+        "RLlib's iteration on equal work: {agent_steps:.0} agent steps ({prey:.0} prey, {pred:.0} predator), {steps:.0} cycled minibatch steps per policy, {:.1} TFLOP with its networks; ours: {rllib_learn_s:.0} s learning + {:.1} s sampling = {s_rllib_work:.0} s against RLlib's {rllib_s:.0} s: {speedup:.2}x (RLlib: {:.1} GFLOP/s, its FLOPs over its 550 s)",
         rllib_flops / 1e12,
-        conv.sample_s
-    );
-    println!(
-        "learner: {:.1} GFLOP/s on our conv networks = {:.0}% of the {threads}-thread peak; RLlib: {:.1} GFLOP/s on its own (its FLOPs over its 550 s)",
-        conv.gflops,
-        100.0 * conv.gflops / peak,
+        conv.sample_s,
         rllib_flops / rllib_s / 1e9
     );
+    let (conv_epochs, mlp_epochs) = (arg(&args, "--conv-epochs"), arg(&args, "--mlp-epochs"));
+    let epochs_run = |e: Option<usize>| if full { e.unwrap_or(26) } else { 1 };
     println!(
-        "{{\"s_per_iter_conv\": {s_conv:.3}, \"s_per_iter_mlp\": {s_mlp:.3}, \"sample_s_conv\": {:.3}, \"learn_s_conv\": {:.3}, \"conv_epochs_run\": {conv_epochs}, \"sample_s_mlp\": {:.3}, \"learn_s_mlp\": {:.3}, \"mlp_epochs_run\": {mlp_epochs}, \"agent_steps_conv\": {}, \"agent_steps_mlp\": {}, \"learner_gflops_conv\": {:.2}, \"learner_gflops_mlp\": {:.2}, \"learner_threads\": {threads}, \"peak_gflops\": {peak:.1}, \"peak_gflops_1thread\": {peak_1:.1}, \"learner_peak_fraction\": {:.4}, \"s_rllib_work\": {s_rllib_work:.3}, \"speedup_vs_rllib\": {speedup:.3}}}",
+        "{{\"s_per_iter_mlp_1t\": {:.3}, \"s_per_iter_mlp_2t\": {:.3}, \"peak_fraction_mlp_1t\": {:.4}, \"peak_fraction_mlp_2t\": {:.4}, \"s_per_iter_conv_2t\": {:.3}, \"peak_fraction_conv_2t\": {:.4}, \"rss_mb_mlp\": {:.1}, \"rss_mb_conv\": {:.1}, \"speedup_vs_rllib_equal_work\": {speedup:.3}, \"s_rllib_work\": {s_rllib_work:.3}, \"learn_s_mlp_1t\": {:.3}, \"learn_s_mlp_2t\": {:.3}, \"learn_s_conv_2t\": {:.3}, \"sample_s_mlp\": {:.3}, \"sample_s_conv\": {:.3}, \"agent_steps_mlp\": {}, \"agent_steps_conv\": {}, \"gflops_mlp_1t\": {:.2}, \"gflops_mlp_2t\": {:.2}, \"gflops_conv_2t\": {:.2}, \"peak_gflops_1t\": {peak_1:.1}, \"peak_gflops_2t\": {peak_2:.1}, \"mlp_epochs_run\": {}, \"conv_epochs_run\": {}}}",
+        mlp_1.s_per_iter(),
+        mlp_2.s_per_iter(),
+        mlp_1.gflops / peak_1,
+        mlp_2.gflops / peak_2,
+        conv.s_per_iter(),
+        conv.gflops / peak_2,
+        mlp_1.rss_mb.max(mlp_2.rss_mb),
+        conv.rss_mb,
+        mlp_1.learn_s_full,
+        mlp_2.learn_s_full,
+        conv.learn_s_full,
+        mlp_2.sample_s,
         conv.sample_s,
-        conv.learn_s,
-        mlp.sample_s,
-        mlp.learn_s,
+        mlp_2.agent_steps,
         conv.agent_steps,
-        mlp.agent_steps,
+        mlp_1.gflops,
+        mlp_2.gflops,
         conv.gflops,
-        mlp.gflops,
-        conv.gflops / peak
+        epochs_run(mlp_epochs),
+        epochs_run(conv_epochs),
     );
     Ok(())
 }

@@ -109,8 +109,8 @@ pub struct PpoConfig {
     pub num_env_runners: usize,
     /// Environment copies per runner, stepped together (batched inference).
     pub envs_per_runner: usize,
-    /// Threads of the learner's pool, over which the conv layers spread their work (the rest of
-    /// the learner runs on one of them). 0 = auto: one per core given to
+    /// Threads of the learner's pool, over which the conv and dense layers spread their work
+    /// (the rest of the learner runs on one of them). 0 = auto: one per core given to
     /// [`Trainer::new`](crate::Trainer::new), or every available core when not pinned.
     /// Results do not depend on it.
     pub learner_threads: usize,

@@ -44,10 +44,14 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-/// A backend that can run the conv layer of this module.
+use crate::dense::DenseAct;
+
+/// A backend that can run the conv layer of this module and the dense layer of
+/// [`crate::dense`].
 ///
-/// Both methods have defaults that work for any backend: [`ConvBackend::conv3x3_relu`] runs
-/// [`forward`] on the host, and [`ConvBackend::read`] copies the tensor to the host first. A
+/// Every method has a default that works for any backend: [`ConvBackend::conv3x3_relu`] and
+/// [`ConvBackend::dense`] run the host kernels, and [`ConvBackend::read`] copies the tensor to
+/// the host first. A
 /// CPU backend overrides `read` to lend its own buffer. [`Autodiff`] over a `ConvBackend` is
 /// one, with the backward pass of the module docs.
 pub trait ConvBackend: Backend {
@@ -67,6 +71,17 @@ pub trait ConvBackend: Backend {
             })
         });
         from_host::<Self, 4>(out, [n, h, w, c_out], &device)
+    }
+
+    /// `act(x · weight + bias)` for `x: [n, d_in]`, `weight: [d_in, d_out]` and
+    /// `bias: [d_out]`: `[n, d_out]` (the MLP's layers, [`crate::dense`]).
+    fn dense(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        act: DenseAct,
+    ) -> FloatTensor<Self> {
+        crate::dense::host_dense::<Self>(x, weight, bias, act)
     }
 
     /// Calls `f` with the values of `t` as `f32` in row-major order.
@@ -111,6 +126,15 @@ where
 }
 
 impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
+    fn dense(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        act: DenseAct,
+    ) -> FloatTensor<Self> {
+        crate::dense::autodiff_dense::<B, C>(x, weight, bias, act)
+    }
+
     fn conv3x3_relu(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -142,16 +166,10 @@ impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
                     let dx = B::read(&weight, |ws| grad_input(&g, [n, h, w, c_out], ws, c));
                     grads.register::<B>(node.id, from_host::<B, 4>(dx, [n, h, w, c], &device));
                 }
-                if node_weight.is_some() || node_bias.is_some() {
-                    let (dw, db) = B::read(&x, |xs| grad_weight(xs, [n, h, w, c], &g, c_out));
-                    if let Some(node) = node_weight {
-                        grads
-                            .register::<B>(node.id, from_host::<B, 2>(dw, [9 * c, c_out], &device));
-                    }
-                    if let Some(node) = node_bias {
-                        grads.register::<B>(node.id, from_host::<B, 1>(db, [c_out], &device));
-                    }
-                }
+                let nodes = [node_weight.map(|n| n.id), node_bias.map(|n| n.id)];
+                register_weight_and_bias::<B>(grads, nodes, [9 * c, c_out], &device, || {
+                    B::read(&x, |xs| grad_weight(xs, [n, h, w, c], &g, c_out))
+                });
             }
         }
 
@@ -183,16 +201,37 @@ fn read_copy<B: Backend, R>(t: &FloatTensor<B>, f: impl FnOnce(&[f32]) -> R) -> 
 }
 
 /// The shape of a float primitive.
-fn dims<B: Backend, const D: usize>(t: &FloatTensor<B>) -> [usize; D] {
+pub(crate) fn dims<B: Backend, const D: usize>(t: &FloatTensor<B>) -> [usize; D] {
     Tensor::<B, D>::from_primitive(TensorPrimitive::Float(t.clone())).dims()
 }
 
-fn from_host<B: Backend, const D: usize>(
+pub(crate) fn from_host<B: Backend, const D: usize>(
     values: Vec<f32>,
     dims: [usize; D],
     device: &B::Device,
 ) -> FloatTensor<B> {
     Tensor::<B, D>::from_data(TensorData::new(values, dims), device).into_primitive().tensor()
+}
+
+/// Registers a layer's weight and bias gradients with autodiff, for those of the two it tracks;
+/// `compute` (giving `(dW, db)`) runs only if it tracks either. `db` has `weight_shape[1]` values.
+pub(crate) fn register_weight_and_bias<B: Backend>(
+    grads: &mut Gradients,
+    [weight, bias]: [Option<NodeId>; 2],
+    weight_shape: [usize; 2],
+    device: &B::Device,
+    compute: impl FnOnce() -> (Vec<f32>, Vec<f32>),
+) {
+    if weight.is_none() && bias.is_none() {
+        return;
+    }
+    let (dw, db) = compute();
+    if let Some(id) = weight {
+        grads.register::<B>(id, from_host::<B, 2>(dw, weight_shape, device));
+    }
+    if let Some(id) = bias {
+        grads.register::<B>(id, from_host::<B, 1>(db, [weight_shape[1]], device));
+    }
 }
 
 /// Output rows (pixels) per im2col block: the block (`ROWS x 9 c` floats, 576 KiB at
@@ -206,7 +245,7 @@ const SLAB: usize = 4 * ROWS;
 
 /// Whether to spread work over the current rayon pool: only from inside one (the learner's
 /// pool). Other threads compute alone, so rayon's global pool is never started.
-fn in_pool() -> bool {
+pub(crate) fn in_pool() -> bool {
     rayon::current_thread_index().is_some()
 }
 

@@ -54,6 +54,7 @@
 
 pub mod config;
 pub mod conv;
+pub mod dense;
 pub mod env;
 pub mod error;
 pub mod evaluate;

@@ -5,9 +5,7 @@
 //! the backend's process-wide RNG, so concurrent trials cannot disturb each other.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{relu, tanh};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::linear;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use marl_env::AgentKind;
 use rand::RngExt;
@@ -15,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Activation, Init, Network, PpoConfig};
 use crate::conv::ConvBackend;
+use crate::dense::DenseAct;
 
 /// The static shape of one policy's networks (what the module tensors do not say).
 #[derive(Debug, Clone, PartialEq)]
@@ -101,9 +100,17 @@ pub struct Dense<B: Backend> {
     pub bias: Param<Tensor<B, 1>>,
 }
 
-impl<B: Backend> Dense<B> {
-    fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        linear(x, self.weight.val(), Some(self.bias.val()))
+impl<B: ConvBackend> Dense<B> {
+    /// `act(x W + b)`: [`ConvBackend::dense`], one operation with the bias and the activation
+    /// fused and its own backward pass (see [`crate::dense`]).
+    fn forward(&self, x: Tensor<B, 2>, act: DenseAct) -> Tensor<B, 2> {
+        let out = B::dense(
+            x.into_primitive().tensor(),
+            self.weight.val().into_primitive().tensor(),
+            self.bias.val().into_primitive().tensor(),
+            act,
+        );
+        Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(out))
     }
 }
 
@@ -146,13 +153,13 @@ impl<B: ConvBackend> Head<B> {
     pub fn forward(&self, spec: &NetSpec, obs: Tensor<B, 2>) -> Tensor<B, 2> {
         let features = match spec.network {
             Network::Mlp => {
+                let act = match spec.activation {
+                    Activation::Tanh => DenseAct::Tanh,
+                    Activation::Relu => DenseAct::Relu,
+                };
                 let mut h = obs;
                 for layer in &self.hidden {
-                    h = layer.forward(h);
-                    h = match spec.activation {
-                        Activation::Tanh => tanh(h),
-                        Activation::Relu => relu(h),
-                    };
+                    h = layer.forward(h, act);
                 }
                 h
             }
@@ -167,7 +174,7 @@ impl<B: ConvBackend> Head<B> {
                 h.flatten::<2>(1, 3)
             }
         };
-        self.out.forward(features)
+        self.out.forward(features, DenseAct::Identity)
     }
 }
 
@@ -337,6 +344,7 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 mod tests {
     use super::*;
     use burn::tensor::ElementConversion;
+    use burn::tensor::activation::{relu, tanh};
     use burn_ndarray::NdArray;
     use rand::SeedableRng;
 
@@ -447,6 +455,61 @@ mod tests {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
         assert_eq!((got_w.len(), got_x.len()), (9 * c_in * c_out, n * c_in * h * w));
+    }
+
+    #[test]
+    fn dense_layer_values_and_gradients_equal_burns_linear_with_each_activation() {
+        use burn::backend::Autodiff;
+        use burn::tensor::Distribution;
+        use burn::tensor::module::linear;
+        type A = Autodiff<NdArray>;
+        let d = Default::default();
+        let (n, d_in, d_out) = (crate::dense::ROWS + 3, 5, crate::dense::COLS + 2);
+        let signed = Distribution::Uniform(-1.0, 1.0);
+        let x = Tensor::<A, 2>::random([n, d_in], signed, &d);
+        let w = Tensor::<A, 2>::random([d_in, d_out], signed, &d);
+        let b = Tensor::<A, 1>::random([d_out], signed, &d);
+        let g = Tensor::<A, 2>::random([n, d_out], Distribution::Default, &d);
+        let vec = |t: Tensor<NdArray, 2>| -> Vec<f32> { t.into_data().into_vec().unwrap() };
+        let vec1 = |t: Tensor<NdArray, 1>| -> Vec<f32> { t.into_data().into_vec().unwrap() };
+        for act in [DenseAct::Identity, DenseAct::Tanh, DenseAct::Relu] {
+            let (xa, wa, ba) =
+                (x.clone().require_grad(), w.clone().require_grad(), b.clone().require_grad());
+            let lin = linear(xa.clone(), wa.clone(), Some(ba.clone()));
+            let want = match act {
+                DenseAct::Identity => lin,
+                DenseAct::Tanh => tanh(lin),
+                DenseAct::Relu => relu(lin),
+            };
+            let grads = (want.clone() * g.clone()).sum().backward();
+            let want_all = [
+                vec(want.inner()),
+                vec(xa.grad(&grads).unwrap()),
+                vec(wa.grad(&grads).unwrap()),
+                vec1(ba.grad(&grads).unwrap()),
+            ];
+            let dense = Dense::<A> {
+                weight: Param::from_tensor(w.clone()),
+                bias: Param::from_tensor(b.clone()),
+            };
+            let xb = x.clone().require_grad();
+            let got = dense.forward(xb.clone(), act);
+            let grads = (got.clone() * g.clone()).sum().backward();
+            let got_all = [
+                vec(got.inner()),
+                vec(xb.grad(&grads).unwrap()),
+                vec(dense.weight.val().grad(&grads).unwrap()),
+                vec1(dense.bias.val().grad(&grads).unwrap()),
+            ];
+            for (what, (got, want)) in
+                ["output", "dx", "dw", "db"].iter().zip(got_all.iter().zip(&want_all))
+            {
+                assert_eq!(got.len(), want.len(), "{act:?} {what}");
+                for (a, b) in got.iter().zip(want) {
+                    assert!((a - b).abs() < 1e-4, "{act:?} {what}: {a} vs {b}");
+                }
+            }
+        }
     }
 
     #[test]

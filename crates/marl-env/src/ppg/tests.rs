@@ -589,11 +589,26 @@ fn check_invariants(env: &PredPreyGrass, out: &StepOutput) {
     for k in [PREDATOR, PREY] {
         let slots: Vec<usize> = env.alive_slots(k).collect();
         assert_eq!(slots.len(), env.n_alive(k));
+        // Two of a kind share a cell only by the reference's rule that an agent whose energy is
+        // <= 0 does not block (env.md, step 4): it then dies that step (starved, or eaten if it
+        // is a prey), and the mover stays. So before the first death of a kind, none share.
+        let stats = env.episode_stats();
+        let deaths = if k == PREDATOR {
+            stats.deaths_predator_starved
+        } else {
+            stats.deaths_prey_starved + stats.deaths_prey_eaten
+        };
         let mut cells = std::collections::BTreeSet::new();
         for &s in &slots {
             let st = env.agent(k, s).expect("alive");
             assert!(st.energy > 0.0, "a live agent with energy {}", st.energy);
-            assert!(cells.insert((st.x, st.y)), "two of kind {k} on ({}, {})", st.x, st.y);
+            let alone = cells.insert((st.x, st.y));
+            assert!(
+                alone || deaths > 0,
+                "two of kind {k} on ({}, {}) before any death",
+                st.x,
+                st.y
+            );
         }
         let ko = &out.kinds[k];
         if !out.done || env.episode_stats().end_reason != Some(EndReason::Truncated) {

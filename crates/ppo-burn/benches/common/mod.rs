@@ -68,6 +68,16 @@ pub fn matmul_peak_threads(n: usize, reps: usize, threads: usize) -> f64 {
     2.0 * (threads * n * n * n) as f64 / best / 1e9
 }
 
+/// This process's peak resident memory (`VmHWM` in `/proc/self/status`), in MB; `None` where
+/// the kernel does not report it (not Linux).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 =
+        line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 /// Best wall time of `reps` calls of `f`, in milliseconds (after one warm-up call).
 pub fn best_ms(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
