@@ -219,6 +219,28 @@ fn the_smoke_preset_runs_ppo_end_to_end() {
     for col in ["iteration", "score_pred", "predator_return", "learn_seconds"] {
         assert!(header.split(',').any(|c| c == col), "{col} not in {header}");
     }
+
+    // The same folder goes on to `hpo report` (its page and plots) and `hpo eval` (a trial's
+    // latest checkpoint, played under the study's own [env]).
+    let report = run_ok(hpo().arg("report").arg(&out_dir));
+    assert!(report.contains("best trial:"), "{report}");
+    for f in ["curves.png", "params.png", "timeline.png", "index.html"] {
+        let p = out_dir.join("report").join(f);
+        assert!(std::fs::metadata(&p).is_ok_and(|m| m.len() > 0), "{}", p.display());
+    }
+    // The trial that ran longest has passed `checkpoint_every` (4) iterations.
+    let longest = rows
+        .iter()
+        .map(|r| r.split(',').collect::<Vec<_>>())
+        .max_by_key(|c| c[1].parse::<u64>().unwrap_or(0))
+        .map(|c| c[0].to_string())
+        .unwrap_or_default();
+    let trial_dir = out_dir.join("trials").join(longest);
+    let eval = run_ok(hpo().arg("eval").arg(&trial_dir).args(["--episodes", "1", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(eval.trim()).expect("eval prints JSON");
+    assert_eq!(v["episodes"], 1, "{v}");
+    assert!(v["score_pred"].as_f64().is_some_and(f64::is_finite), "{v}");
+    assert!(v["checkpoint"].as_str().is_some_and(|c| c.contains("checkpoint_")), "{v}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

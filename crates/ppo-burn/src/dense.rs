@@ -86,7 +86,7 @@ pub fn forward(
 fn apply(act: DenseAct, v: f32) -> f32 {
     match act {
         DenseAct::Identity => v,
-        DenseAct::Tanh => v.tanh(),
+        DenseAct::Tanh => tanh(v),
         // `v <= 0` is false for NaN, which stays.
         DenseAct::Relu => {
             if v <= 0.0 {
@@ -96,6 +96,27 @@ fn apply(act: DenseAct, v: f32) -> f32 {
             }
         }
     }
+}
+
+/// `tanh` in `f32` as a rational function: `x · p(x²) / q(x²)` with the input clamped to
+/// `±7.905311`, where `tanh` is 1 to within `f32` precision (the minimax fit that Eigen and XLA
+/// use for `f32`; within 1e-6 of the exact value everywhere, tested). Branch-free, so a loop of
+/// it vectorises; libm's `tanhf` (through `expm1f`) took about a tenth of an MLP learner step's
+/// time. NaN stays NaN.
+pub fn tanh(x: f32) -> f32 {
+    let x = x.clamp(-7.905_311, 7.905_311);
+    let x2 = x * x;
+    let mut p = -2.760_768_5e-16_f32;
+    for c in
+        [2.000_188e-13, -8.604_672e-11, 5.122_297e-8, 1.485_722_4e-5, 6.372_619e-4, 4.893_524_6e-3]
+    {
+        p = p * x2 + c;
+    }
+    let mut q = 1.198_258_4e-6_f32;
+    for c in [1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3] {
+        q = q * x2 + c;
+    }
+    x * p / q
 }
 
 /// The gradient behind the activation, from the gradient `g` at the output and the output.
@@ -285,6 +306,21 @@ mod tests {
     const N: usize = ROWS * 2 + 5;
     const D_IN: usize = 19;
     const D_OUT: usize = COLS + 7;
+
+    #[test]
+    fn tanh_is_within_a_millionth_of_the_exact_value_and_never_above_one() {
+        let mut worst = 0f64;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 1e-4; // -20 ..= 20
+            let got = tanh(x);
+            assert!(got.abs() <= 1.0, "tanh({x}) = {got}");
+            assert_eq!(got.signum(), x.signum(), "tanh({x}) = {got}");
+            worst = worst.max((f64::from(got) - f64::from(x).tanh()).abs());
+        }
+        assert!(worst < 1e-6, "largest error {worst}");
+        assert!(tanh(f32::NAN).is_nan());
+        assert_eq!((tanh(f32::INFINITY), tanh(f32::NEG_INFINITY)), (tanh(20.0), tanh(-20.0)));
+    }
 
     #[test]
     fn forward_matches_the_definition_for_each_activation() {
