@@ -7,23 +7,27 @@
 //! step as 3x the forward FLOPs of actor and critic (as the `ppo` bench does), against the
 //! measured matmul peak. The learner steps run in a rayon pool of one thread, then of every
 //! core (the conv layers spread over the pool; the peak is then that of as many concurrent
-//! single-threaded multiplies).
+//! single-threaded multiplies). Last, a predator and a prey step one after the other on the
+//! full pool (the trainer's way) against both at once on one thread each.
 //!
 //! `cargo bench -p ppo-burn --bench conv -- --bench` (`cargo xtask bench ppo-conv`); with
-//! `--mlp` the same figures for the MLP networks ([256, 256] tanh on the flattened window). Without `--bench` (as
-//! `cargo test --all-targets` runs it) a tiny configuration runs instead.
-//! Last line: `{"threads", "predator_step_ms", "prey_step_ms", "predator_step_ms_1thread",
-//! "prey_step_ms_1thread", "predator_infer_ms", "prey_infer_ms", "learner_gflops_prey",
-//! "learner_gflops_prey_1thread", "peak_gflops", "peak_gflops_1thread"}`.
+//! `--mlp` the same figures for the MLP networks ([256, 256] tanh on the flattened window).
+//! Without `--bench` (as `cargo test --all-targets` runs it) a tiny configuration runs instead.
+//! Last line: `{"threads", "pair_sequential_ms", "pair_at_once_ms", "predator_step_ms",
+//! "prey_step_ms", "predator_step_ms_1thread", "prey_step_ms_1thread", "predator_infer_ms",
+//! "prey_infer_ms", "learner_gflops_prey", "learner_gflops_prey_1thread", "peak_gflops",
+//! "peak_gflops_1thread"}`.
 
 mod common;
+
+use std::time::Instant;
 
 use common::{best_ms, learner_step_ms, matmul_peak, matmul_peak_threads, synthetic_batch};
 
 use burn::tensor::{Tensor, TensorData};
 use burn_ndarray::NdArray;
 use marl_env::AgentKind;
-use ppo_burn::learner::PolicyLearner;
+use ppo_burn::learner::{PolicyBatch, PolicyLearner, StepSums};
 use ppo_burn::model::{ActorCritic, NetSpec};
 use ppo_burn::{DefaultBackend, Init, Network, PpoConfig, PpoError};
 use rand::SeedableRng;
@@ -84,6 +88,66 @@ fn measure(
     Ok(Figures { step_ms, infer_ms, step_gflops })
 }
 
+/// Milliseconds for one minibatch step of each of two policies: one after the other in `pool`
+/// (the trainer's way), and both at once on two threads with a one-thread pool each (their
+/// networks and optimisers are independent; burn-autodiff's graph registry is shared by the
+/// process, docs/ppo.md "Threads"). Mean over `reps` pairs, after one warm-up pair.
+fn pair_ms(
+    specs: [&NetSpec; 2],
+    mb: usize,
+    reps: usize,
+    pool: &rayon::ThreadPool,
+    singles: [&rayon::ThreadPool; 2],
+) -> Result<(f64, f64), PpoError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let config = PpoConfig { network: specs[0].network, ..PpoConfig::default() };
+    let mut learners = Vec::new();
+    let mut batches = Vec::new();
+    for spec in specs {
+        let model = ActorCritic::<B>::init(spec, Init::Torch, &mut rng, &Default::default());
+        batches.push(synthetic_batch(spec, mb, &mut rng));
+        learners.push(PolicyLearner::new("pair".to_string(), spec.clone(), model, &config));
+    }
+    let idx: Vec<usize> = (0..mb).collect();
+    let steps = |learner: &mut PolicyLearner<B>, data: &PolicyBatch, n: usize| {
+        let mut sums = StepSums::default();
+        (0..n).try_for_each(|_| learner.step(data, &idx, &config, 1, &mut sums))
+    };
+    let mut one_after_other = |n: usize| -> Result<f64, PpoError> {
+        let t = Instant::now();
+        pool.install(|| {
+            (0..n).try_for_each(|_| {
+                learners.iter_mut().zip(&batches).try_for_each(|(l, d)| steps(l, d, 1))
+            })
+        })?;
+        Ok(t.elapsed().as_secs_f64() * 1e3 / n as f64)
+    };
+    one_after_other(1)?;
+    let sequential = one_after_other(reps)?;
+    let mut at_once = |n: usize| -> Result<f64, PpoError> {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = learners
+                .iter_mut()
+                .zip(&batches)
+                .zip(singles)
+                .map(|((l, d), p)| s.spawn(move || p.install(|| steps(l, d, n))))
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(PpoError::Config {
+                        field: "bench".into(),
+                        reason: "a thread panicked".into(),
+                    })
+                })
+            })
+        })?;
+        Ok(t.elapsed().as_secs_f64() * 1e3 / n as f64)
+    };
+    at_once(1)?;
+    Ok((sequential, at_once(reps)?))
+}
+
 fn main() -> Result<(), PpoError> {
     let args: Vec<String> = std::env::args().collect();
     let full = args.iter().any(|a| a == "--bench");
@@ -137,8 +201,18 @@ fn main() -> Result<(), PpoError> {
         100.0 * q.step_gflops / peak,
         q1.step_ms / q.step_ms
     );
+    let other = pool(1).map_err(|e| PpoError::Config {
+        field: "learner_threads".to_string(),
+        reason: e.to_string(),
+    })?;
+    let (pair_sequential_ms, pair_at_once_ms) =
+        pair_ms([&pred, &prey], mb, reps, &all, [&one, &other])?;
     println!(
-        "{{\"threads\": {threads}, \"predator_step_ms\": {:.2}, \"prey_step_ms\": {:.2}, \"predator_step_ms_1thread\": {:.2}, \"prey_step_ms_1thread\": {:.2}, \"predator_infer_ms\": {:.3}, \"prey_infer_ms\": {:.3}, \"learner_gflops_prey\": {:.2}, \"learner_gflops_prey_1thread\": {:.2}, \"peak_gflops\": {peak:.1}, \"peak_gflops_1thread\": {peak_1:.1}}}",
+        "a predator and a prey step: one after the other on {threads} threads {pair_sequential_ms:.1} ms; at once, one thread each {pair_at_once_ms:.1} ms ({:.2}x)",
+        pair_sequential_ms / pair_at_once_ms
+    );
+    println!(
+        "{{\"threads\": {threads}, \"pair_sequential_ms\": {pair_sequential_ms:.2}, \"pair_at_once_ms\": {pair_at_once_ms:.2}, \"predator_step_ms\": {:.2}, \"prey_step_ms\": {:.2}, \"predator_step_ms_1thread\": {:.2}, \"prey_step_ms_1thread\": {:.2}, \"predator_infer_ms\": {:.3}, \"prey_infer_ms\": {:.3}, \"learner_gflops_prey\": {:.2}, \"learner_gflops_prey_1thread\": {:.2}, \"peak_gflops\": {peak:.1}, \"peak_gflops_1thread\": {peak_1:.1}}}",
         p.step_ms,
         q.step_ms,
         p1.step_ms,
