@@ -79,18 +79,21 @@ fn both_networks_train_with_finite_metrics_and_resume_exactly() {
     }
 }
 
-/// The conv layers spread over the learner's pool; the numbers must not depend on its size
-/// (a minibatch of 48 prey windows of 9 x 9 is 3,888 pixels: several blocks and slabs).
+/// The conv and dense layers spread over the learner's pool; the numbers must not depend on its
+/// size (a minibatch of 48 prey windows of 9 x 9 is 3,888
+/// pixels: several blocks and slabs).
 #[test]
-fn conv_numbers_do_not_depend_on_the_learner_threads() {
-    let run = |threads: usize| {
-        let config = PpoConfig { num_epochs: 1, learner_threads: threads, ..config(Network::Conv) };
-        let mut t: Trainer = Trainer::new(config, env(), 5, None).unwrap();
-        (0..2).map(|_| t.train_iteration().unwrap().deterministic_map()).collect::<Vec<_>>()
-    };
-    let one = run(1);
-    assert!(one[1]["type_1_prey/minibatch_steps"] > 0.0);
-    assert_eq!(run(3), one);
+fn numbers_do_not_depend_on_the_learner_threads() {
+    for network in [Network::Conv, Network::Mlp] {
+        let run = |threads: usize| {
+            let config = PpoConfig { num_epochs: 1, learner_threads: threads, ..config(network) };
+            let mut t: Trainer = Trainer::new(config, env(), 5, None).unwrap();
+            (0..2).map(|_| t.train_iteration().unwrap().deterministic_map()).collect::<Vec<_>>()
+        };
+        let one = run(1);
+        assert!(one[1]["type_1_prey/minibatch_steps"] > 0.0, "{network:?}");
+        assert_eq!(run(3), one, "{network:?}");
+    }
 }
 
 /// The learner on burn-flex: both networks train with finite metrics, a seeded run repeats
