@@ -80,8 +80,7 @@ fn both_networks_train_with_finite_metrics_and_resume_exactly() {
 }
 
 /// The conv and dense layers spread over the learner's pool; the numbers must not depend on its
-/// size (a minibatch of 48 prey windows of 9 x 9 is 3,888
-/// pixels: several blocks and slabs).
+/// size (a minibatch of 48 prey windows of 9 x 9 is 3,888 pixels: several blocks and slabs).
 #[test]
 fn numbers_do_not_depend_on_the_learner_threads() {
     for network in [Network::Conv, Network::Mlp] {
