@@ -269,7 +269,7 @@ fn main() -> Result<(), ppo_burn::PpoError> {
     if !full {
         println!("tiny run (pass --bench for the reference iteration)");
     }
-    let (config, _, _, _, full_epochs) = setup(&args, full);
+    let (config, _, conv_epochs, mlp_epochs, full_epochs) = setup(&args, full);
     let n_peak = if full { 1024 } else { 256 };
     let peak_1 = matmul_peak(n_peak, 5);
     let peak_2 = matmul_peak_threads(n_peak, 5, 2);
@@ -357,8 +357,6 @@ fn main() -> Result<(), ppo_burn::PpoError> {
         conv.sample_s,
         rllib_flops / rllib_s / 1e9
     );
-    let (conv_epochs, mlp_epochs) = (arg(&args, "--conv-epochs"), arg(&args, "--mlp-epochs"));
-    let epochs_run = |e: Option<usize>| if full { e.unwrap_or(26) } else { 1 };
     println!(
         "{{\"s_per_iter_mlp_1t\": {:.3}, \"s_per_iter_mlp_2t\": {:.3}, \"peak_fraction_mlp_1t\": {:.4}, \"peak_fraction_mlp_2t\": {:.4}, \"s_per_iter_conv_2t\": {:.3}, \"peak_fraction_conv_2t\": {:.4}, \"rss_mb_mlp\": {:.1}, \"rss_mb_conv\": {:.1}, \"speedup_vs_rllib_equal_work\": {speedup:.3}, \"s_rllib_work\": {s_rllib_work:.3}, \"learn_s_mlp_1t\": {:.3}, \"learn_s_mlp_2t\": {:.3}, \"learn_s_conv_2t\": {:.3}, \"sample_s_mlp\": {:.3}, \"sample_s_conv\": {:.3}, \"agent_steps_mlp\": {}, \"agent_steps_conv\": {}, \"gflops_mlp_1t\": {:.2}, \"gflops_mlp_2t\": {:.2}, \"gflops_conv_2t\": {:.2}, \"peak_gflops_1t\": {peak_1:.1}, \"peak_gflops_2t\": {peak_2:.1}, \"mlp_epochs_run\": {}, \"conv_epochs_run\": {}}}",
         mlp_1.s_per_iter(),
@@ -379,8 +377,8 @@ fn main() -> Result<(), ppo_burn::PpoError> {
         mlp_1.gflops,
         mlp_2.gflops,
         conv.gflops,
-        epochs_run(mlp_epochs),
-        epochs_run(conv_epochs),
+        mlp_epochs,
+        conv_epochs,
     );
     Ok(())
 }

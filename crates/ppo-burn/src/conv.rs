@@ -250,7 +250,11 @@ pub(crate) fn in_pool() -> bool {
 }
 
 /// `f(i, block)` for the `i`-th `size`-long block of `out`, over the current pool if any.
-fn for_each_block(out: &mut [f32], size: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
+pub(crate) fn for_each_block(
+    out: &mut [f32],
+    size: usize,
+    f: impl Fn(usize, &mut [f32]) + Send + Sync,
+) {
     if in_pool() {
         out.par_chunks_mut(size).enumerate().for_each(|(i, b)| f(i, b));
     } else {

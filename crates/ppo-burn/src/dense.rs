@@ -32,7 +32,9 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use crate::conv::{ConvBackend, dims, from_host, in_pool, register_weight_and_bias};
+use crate::conv::{
+    ConvBackend, dims, for_each_block, from_host, in_pool, register_weight_and_bias,
+};
 
 /// Rows per block of the forward pass and of the input gradient.
 pub const ROWS: usize = 32;
@@ -75,11 +77,7 @@ pub fn forward(
             }
         }
     };
-    if in_pool() {
-        out.par_chunks_mut(ROWS * d_out).enumerate().for_each(|(i, b)| block(i, b));
-    } else {
-        out.chunks_mut(ROWS * d_out).enumerate().for_each(|(i, b)| block(i, b));
-    }
+    for_each_block(&mut out, ROWS * d_out, block);
     out
 }
 
@@ -179,11 +177,7 @@ pub fn grad_input(g: &[f32], n: usize, weight: &[f32], [d_in, d_out]: [usize; 2]
         let mut c = view_mut(out, rows, d_in);
         general_mat_mul(1.0, &gb, &wt, 0.0, &mut c);
     };
-    if in_pool() {
-        dx.par_chunks_mut(ROWS * d_in).enumerate().for_each(|(i, b)| block(i, b));
-    } else {
-        dx.chunks_mut(ROWS * d_in).enumerate().for_each(|(i, b)| block(i, b));
-    }
+    for_each_block(&mut dx, ROWS * d_in, block);
     dx
 }
 
