@@ -7,7 +7,9 @@
 //! other down inside one process).
 //!
 //! It is the only crate that spawns study threads, pins cores and writes study files (the
-//! `journal.jsonl` source of truth and its CSV views); it prints nothing: it tells an
+//! `journal.jsonl` source of truth and its CSV views, kept through [`store::EventStore`]); the
+//! coordinator's state changes only by applying one event at a time, live and on resume alike.
+//! It prints nothing: it tells an
 //! [`study::Observer`]. The decisions themselves live in the pure crates `hpo-sampler`,
 //! `hpo-asha` and `hpo-stoppers`; the PPO objective trains with `ppo-burn` on `marl-env`.
 //!
@@ -40,6 +42,7 @@ pub mod pipeline;
 pub mod ppo_objective;
 pub mod process;
 pub mod sampling;
+pub mod store;
 pub mod study;
 pub mod worker;
 

@@ -19,8 +19,9 @@ use crate::cores::{self, CorePlan};
 use crate::objective::{Metrics, Objective, TrialContext};
 use crate::pipeline::{Decision, Pipeline, StopReason, TrialStatus};
 use crate::sampling::{SamplerHandle, SamplingError};
+use crate::store::{EventStore, JournalStore, StoreError};
 use crate::worker::{Down, Up, run_trial};
-use hpo_folder::journal::{self, JournalError, JournalEvent, JournalWriter};
+use hpo_folder::journal::{self, JournalError, JournalEvent};
 use hpo_folder::views::{CsvAppender, CsvError, FinalRow, HitRow, fmt_f64, params_record};
 
 /// File names inside a study folder (the schema's, re-exported for the runner's callers).
@@ -58,6 +59,9 @@ pub enum StudyError {
     /// The journal failed.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The event store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// A CSV view failed.
     #[error(transparent)]
     Csv(#[from] CsvError),
@@ -261,19 +265,29 @@ pub use hpo_folder::files::trial_name;
 struct TrialState {
     name: String,
     params: BTreeMap<String, ParamValue>,
-    seed: u64,
     group: usize,
     iteration: u64,
     last: f64,
     best: f64,
     hit: bool,
     finished: bool,
+    /// A stop the pipeline decided (with the error of a bad metric), until the trial's
+    /// `trial_finished` event.
+    stop: Option<(StopReason, Option<String>)>,
     down: Option<Sender<Down>>,
     progress: Option<CsvAppender>,
 }
 
+/// What applying one event decided.
+#[derive(Debug, Default)]
+struct Applied {
+    /// For a result: the pipeline's decision (a missing or non-finite metric: stop as `error`).
+    decision: Option<Decision>,
+    /// For a result with a bad metric: the error the trial ends with.
+    error: Option<String>,
+}
+
 struct Coordinator<'a> {
-    cfg: &'a StudyConfig,
     dir: PathBuf,
     metric: String,
     maximize: bool,
@@ -283,13 +297,14 @@ struct Coordinator<'a> {
     checkpoint_every: u64,
     sampler: SamplerHandle,
     pipeline: Pipeline,
-    journal: JournalWriter,
+    store: Box<dyn EventStore + 'a>,
     final_csv: CsvAppender,
     hits_csv: CsvAppender,
     trials: BTreeMap<u64, TrialState>,
     view: StudyView,
     observer: &'a mut dyn Observer,
-    /// While resuming: the CSV views are written anew (to `*.rebuild` files) from the journal.
+    /// While resuming, the CSV projections are written anew to `*.rebuild` files (renamed over
+    /// the old ones when the journal has been replayed).
     rebuilding: bool,
 }
 
@@ -301,9 +316,69 @@ fn rebuild_path(path: &Path) -> PathBuf {
 }
 
 impl Coordinator<'_> {
-    fn emit(&mut self, event: JournalEvent) -> Result<(), StudyError> {
-        self.journal.append(&event)?;
+    /// The one place where the study's state changes: the trials, the pipeline, the sampler,
+    /// the live view and the CSV projections all follow from the event, the same way live and
+    /// when an earlier run's journal is replayed. A result's decision is the pipeline's, made
+    /// here; the event's own `decision` field is not read.
+    fn apply(&mut self, event: &JournalEvent) -> Result<Applied, StudyError> {
+        match event {
+            JournalEvent::TrialStarted { trial, params, group, .. } => {
+                self.apply_started(*trial, params, *group)?;
+            }
+            JournalEvent::Result { trial, iteration, metrics, .. } => {
+                return self.apply_result(*trial, *iteration, metrics);
+            }
+            JournalEvent::TrialFinished { trial, reason, error, .. } => {
+                self.apply_finished(*trial, *reason, error.clone())?;
+            }
+            // The study's own start and end and the trials' checkpoints change no state (a
+            // checkpoint only matters to where a trial resumes, see `replay_plan`), nor does an
+            // event of a kind this version does not know.
+            JournalEvent::StudyStarted { .. }
+            | JournalEvent::Checkpoint { .. }
+            | JournalEvent::StudyFinished { .. }
+            | JournalEvent::Other => {}
+        }
+        Ok(Applied::default())
+    }
+
+    /// A new event of this run: applied, its decision written into it, stored, and shown.
+    fn record(&mut self, mut event: JournalEvent) -> Result<Applied, StudyError> {
+        let applied = self.apply(&event)?;
+        if let (JournalEvent::Result { decision, reason, .. }, Some(d)) =
+            (&mut event, applied.decision)
+        {
+            *decision = d.as_str().to_string();
+            *reason = d.reason();
+        }
+        self.store.append(&event)?;
         self.observer.on_event(&event, &self.view);
+        Ok(applied)
+    }
+
+    /// End a trial (once): its `trial_finished` event, from its state.
+    fn end(
+        &mut self,
+        trial: u64,
+        reason: StopReason,
+        error: Option<String>,
+    ) -> Result<(), StudyError> {
+        let Some(state) = self.trials.get(&trial) else {
+            return Err(StudyError::Pipeline(format!("end of unknown trial {trial}")));
+        };
+        if state.finished {
+            return Ok(());
+        }
+        let iteration = if state.iteration > 0 { state.iteration as i64 } else { -1 };
+        let value = state.last;
+        self.record(JournalEvent::TrialFinished {
+            ts: journal::now(),
+            trial,
+            iteration,
+            value,
+            reason,
+            error,
+        })?;
         Ok(())
     }
 
@@ -341,100 +416,131 @@ impl Coordinator<'_> {
         params_record(&self.param_names, params)
     }
 
-    /// A report from a live worker (or replayed from the journal on resume, with `live` false:
-    /// then the CSV views are written anew but the journal and the observer are not told).
-    /// Returns the decision and, for a bad metric, the error the trial ends with.
-    fn on_report(
+    /// A trial started: new to the study, or a known one started again (a resume) on a
+    /// new core group.
+    fn apply_started(
+        &mut self,
+        trial: u64,
+        params: &BTreeMap<String, ParamValue>,
+        group: usize,
+    ) -> Result<(), StudyError> {
+        if let Some(state) = self.trials.get_mut(&trial) {
+            state.group = group;
+            if let Some(r) = self.view.running.get_mut(&trial) {
+                r.group = group;
+            }
+            return Ok(());
+        }
+        self.pipeline.add_trial(trial, None).map_err(|e| StudyError::Pipeline(e.to_string()))?;
+        // A trial this run asked the sampler for is known to it already; one replayed from
+        // the journal is told to it here (trials come in number order).
+        if trial >= self.sampler.n_started() {
+            self.sampler.restore_started(trial, params.clone())?;
+        }
+        let name = trial_name(trial);
+        self.trials.insert(
+            trial,
+            TrialState {
+                name: name.clone(),
+                params: params.clone(),
+                group,
+                iteration: 0,
+                last: f64::NAN,
+                best: f64::NAN,
+                hit: false,
+                finished: false,
+                stop: None,
+                down: None,
+                progress: None,
+            },
+        );
+        self.view.running.insert(
+            trial,
+            RunningTrial {
+                name,
+                params: params.clone(),
+                group,
+                iteration: 0,
+                last: f64::NAN,
+                best: f64::NAN,
+                rung: -1,
+            },
+        );
+        Ok(())
+    }
+
+    /// One iteration's report: the pipeline decides, the sampler hears the value, the trial's
+    /// state, the hit and progress projections follow.
+    fn apply_result(
         &mut self,
         trial: u64,
         iteration: u64,
-        metrics: Metrics,
-        live: bool,
-    ) -> Result<(Decision, Option<String>), StudyError> {
+        metrics: &Metrics,
+    ) -> Result<Applied, StudyError> {
         let value = metrics.get(&self.metric).copied();
         let maximize = self.maximize;
-        let (decision, error) = match value {
+        let (decision, error, rung) = match value {
             Some(v) if v.is_finite() => {
-                let d = self
+                let record = self
                     .pipeline
                     .on_result(trial, iteration, Some(v))
-                    .map_err(|e| StudyError::Pipeline(e.to_string()))?
-                    .decision;
+                    .map_err(|e| StudyError::Pipeline(e.to_string()))?;
                 self.sampler.report(trial, iteration, v)?;
-                (d, None)
+                (record.decision, None, Some(record.rung_index))
             }
             other => {
                 let what = if other.is_none() { "missing" } else { "not finite" };
-                (
-                    Decision::Stop(StopReason::Error),
-                    Some(format!(
-                        "metric `{}` is {what} at iteration {iteration} (metrics: {})",
-                        self.metric,
-                        metrics.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )),
-                )
+                let error = format!(
+                    "metric `{}` is {what} at iteration {iteration} (metrics: {})",
+                    self.metric,
+                    metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+                (Decision::Stop(StopReason::Error), Some(error), None)
             }
         };
         let v = value.unwrap_or(f64::NAN);
-        let (name, params, newly_hit) = {
-            let hit_threshold = self.hit_threshold;
-            let Some(state) = self.trials.get_mut(&trial) else {
-                return Err(StudyError::Pipeline(format!("report of unknown trial {trial}")));
-            };
-            state.iteration = iteration;
-            state.last = v;
-            if improves(maximize, v, state.best) {
-                state.best = v;
-            }
-            let reached =
-                v.is_finite() && if maximize { v >= hit_threshold } else { v <= hit_threshold };
-            let newly_hit = reached && !state.hit;
-            state.hit |= reached;
-            (state.name.clone(), state.params.clone(), newly_hit)
+        let hit_threshold = self.hit_threshold;
+        let Some(state) = self.trials.get_mut(&trial) else {
+            return Err(StudyError::Pipeline(format!("report of unknown trial {trial}")));
         };
-        let rung = self.pipeline.rung_index(trial);
+        state.iteration = iteration;
+        state.last = v;
+        if improves(maximize, v, state.best) {
+            state.best = v;
+        }
+        let reached =
+            v.is_finite() && if maximize { v >= hit_threshold } else { v <= hit_threshold };
+        let newly_hit = reached && !state.hit;
+        state.hit |= reached;
+        if let Decision::Stop(reason) = decision {
+            state.stop = Some((reason, error.clone()));
+        }
+        let (name, params) = (state.name.clone(), state.params.clone());
         if let Some(r) = self.view.running.get_mut(&trial) {
             r.iteration = iteration;
             r.last = v;
             if improves(maximize, v, r.best) {
                 r.best = v;
             }
-            r.rung = rung;
+            if let Some(rung) = rung {
+                r.rung = rung;
+            }
         }
         if newly_hit {
             let row =
                 HitRow { trial_name: name, iteration, value: v, params: self.params_row(&params) };
             self.hits_csv.append(&row.record())?;
         }
-        self.progress_csv(trial, &metrics)?;
-        if !live {
-            return Ok((decision, error));
-        }
-        let (label, reason) = match decision {
-            Decision::Continue => ("continue", None),
-            Decision::Stop(r) => ("stop", Some(r)),
-        };
-        self.emit(JournalEvent::Result {
-            ts: journal::now(),
-            trial,
-            iteration,
-            metrics,
-            decision: label.to_string(),
-            reason,
-        })?;
-        if let Decision::Stop(reason) = decision {
-            self.finish(trial, reason, error.clone(), true)?;
-        }
-        Ok((decision, error))
+        self.progress_csv(trial, metrics)?;
+        Ok(Applied { decision: Some(decision), error })
     }
 
-    /// End a trial: the pipeline's and sampler's hooks, the final row, the journal line.
-    fn finish(
+    /// A trial ended: the pipeline's and sampler's hooks, the live view, the final row.
+    fn apply_finished(
         &mut self,
         trial: u64,
         reason: StopReason,
         error: Option<String>,
-        live: bool,
     ) -> Result<(), StudyError> {
         let Some(state) = self.trials.get_mut(&trial) else {
             return Err(StudyError::Pipeline(format!("finish of unknown trial {trial}")));
@@ -443,6 +549,7 @@ impl Coordinator<'_> {
             return Ok(());
         }
         state.finished = true;
+        state.stop = None;
         let (name, params, iteration, last, best) =
             (state.name.clone(), state.params.clone(), state.iteration, state.last, state.best);
         let it_opt = (iteration > 0).then_some(iteration);
@@ -473,13 +580,14 @@ impl Coordinator<'_> {
             value: last,
             best,
             reason,
-            error: error.clone(),
+            error,
         });
         let progress_ratio = match (self.max_iters, it_opt) {
             (Some(m), Some(i)) if m > 0 => Some(i as f64 / m as f64),
             (_, None) => Some(0.0),
             _ => None,
         };
+        let rung = self.pipeline.rung_info(trial);
         let row = FinalRow {
             trial_name: name,
             iteration: iteration_i,
@@ -487,62 +595,10 @@ impl Coordinator<'_> {
             value: last,
             params: self.params_row(&params),
             stop_reason: reason,
-            rung_index: self.pipeline.rung_index(trial),
-            rung_pruned_at: self.pipeline.pruned_at(trial),
+            rung_index: rung.map_or(-1, |r| r.rung_index),
+            rung_pruned_at: rung.and_then(|r| r.pruned_at),
         };
         self.final_csv.append(&row.record())?;
-        if !live {
-            return Ok(());
-        }
-        self.emit(JournalEvent::TrialFinished {
-            ts: journal::now(),
-            trial,
-            iteration: iteration_i,
-            value: last,
-            reason,
-            error,
-        })
-    }
-
-    fn start_trial(
-        &mut self,
-        trial: u64,
-        params: BTreeMap<String, ParamValue>,
-        group: usize,
-        live: bool,
-    ) -> Result<(), StudyError> {
-        self.pipeline.add_trial(trial, None).map_err(|e| StudyError::Pipeline(e.to_string()))?;
-        let name = trial_name(trial);
-        let seed = trial_seed(self.cfg.study.seed, trial);
-        self.trials.insert(
-            trial,
-            TrialState {
-                name: name.clone(),
-                params: params.clone(),
-                seed,
-                group,
-                iteration: 0,
-                last: f64::NAN,
-                best: f64::NAN,
-                hit: false,
-                finished: false,
-                down: None,
-                progress: None,
-            },
-        );
-        self.view.running.insert(
-            trial,
-            RunningTrial {
-                name,
-                params,
-                group,
-                iteration: 0,
-                last: f64::NAN,
-                best: f64::NAN,
-                rung: -1,
-            },
-        );
-        let _ = live;
         Ok(())
     }
 }
@@ -601,9 +657,9 @@ pub fn run_study(
     // Absolute, so trial folders handed to commands (`{trial_dir}`) hold wherever they run.
     let dir = std::path::absolute(&options.dir).map_err(io_err(&options.dir))?;
     let started = journal::now();
-    let journal_path = dir.join(files::JOURNAL);
+    let mut store = JournalStore::new(&dir.join(files::JOURNAL));
     if options.resume {
-        if !journal_path.exists() {
+        if !store.holds_study() {
             return Err(StudyError::NoStudy(dir, files::JOURNAL));
         }
     } else if dir.exists() && holds_files(&dir)? {
@@ -635,16 +691,11 @@ pub fn run_study(
 
     // Earlier events, when resuming.
     let earlier = if options.resume {
-        let read = journal::read(&journal_path)?;
-        if let Some(tail) = &read.truncated_tail {
-            // Removed now, so the next line appended starts a whole event of its own.
-            journal::truncate(&journal_path, read.valid_len)?;
-            observer.note(&format!(
-                "the journal's last line was cut by a crash and is removed ({} bytes)",
-                tail.len()
-            ));
+        let loaded = store.load()?;
+        if let Some(message) = &loaded.repaired {
+            observer.note(message);
         }
-        read.events
+        loaded.events
     } else {
         Vec::new()
     };
@@ -654,7 +705,6 @@ pub fn run_study(
     let final_header = FinalRow::header(&metric, &param_names);
     let hits_header = HitRow::header(&metric, &param_names);
     let mut coord = Coordinator {
-        cfg,
         dir: dir.clone(),
         metric: metric.clone(),
         maximize,
@@ -664,7 +714,7 @@ pub fn run_study(
         checkpoint_every: study.checkpoint_every,
         sampler: SamplerHandle::new(cfg)?,
         pipeline: Pipeline::from_config(cfg).map_err(|e| StudyError::Config(e.to_string()))?,
-        journal: JournalWriter::open(&journal_path)?,
+        store: Box::new(store),
         final_csv: if options.resume {
             CsvAppender::create(&rebuild_path(&final_path), final_header.clone())?
         } else {
@@ -693,7 +743,7 @@ pub fn run_study(
         // then renamed over the old files, so they agree with the journal whatever a crash or
         // a full disk left in them.
         coord.rebuilding = true;
-        let to_resume = rebuild(&mut coord, &earlier)?;
+        let to_resume = replay(&mut coord, &earlier)?;
         coord.rebuilding = false;
         // Every row is flushed as written: the files are whole and can be renamed now.
         for path in [&final_path, &hits_path] {
@@ -726,7 +776,7 @@ pub fn run_study(
     } else {
         BTreeMap::new()
     };
-    coord.emit(JournalEvent::StudyStarted {
+    coord.record(JournalEvent::StudyStarted {
         ts: journal::now(),
         seed: study.seed,
         num_samples: study.num_samples,
@@ -755,25 +805,24 @@ pub fn run_study(
                 break;
             };
             let Some(group) = free_groups.pop_first() else { break };
-            if resume_after == 0 && !coord.trials.contains_key(&trial) {
-                coord.start_trial(trial, params.clone(), group, true)?;
-            } else if let Some(s) = coord.trials.get_mut(&trial) {
-                s.group = group;
-                if let Some(r) = coord.view.running.get_mut(&trial) {
-                    r.group = group;
-                }
-            }
-            let state = coord
-                .trials
-                .get(&trial)
-                .ok_or_else(|| StudyError::Pipeline("lost trial".into()))?;
-            let trial_dir = dir.join(files::TRIALS).join(&state.name);
+            let name = trial_name(trial);
+            let seed = trial_seed(study.seed, trial);
+            coord.record(JournalEvent::TrialStarted {
+                ts: journal::now(),
+                trial,
+                name: name.clone(),
+                params: params.clone(),
+                seed,
+                group,
+                resumed_after: resume_after,
+            })?;
+            let trial_dir = dir.join(files::TRIALS).join(&name);
             std::fs::create_dir_all(&trial_dir).map_err(io_err(&trial_dir))?;
             let ctx = TrialContext {
                 trial,
-                name: state.name.clone(),
-                params: state.params.clone(),
-                seed: state.seed,
+                name,
+                params,
+                seed,
                 cores: plan.groups[group].clone(),
                 dir: trial_dir,
                 resume_after,
@@ -782,15 +831,6 @@ pub fn run_study(
             if let Some(s) = coord.trials.get_mut(&trial) {
                 s.down = Some(down_tx);
             }
-            coord.emit(JournalEvent::TrialStarted {
-                ts: journal::now(),
-                trial,
-                name: ctx.name.clone(),
-                params: ctx.params.clone(),
-                seed: ctx.seed,
-                group,
-                resumed_after: resume_after,
-            })?;
             let objective = Arc::clone(&objective);
             let up = up_tx.clone();
             let handle = std::thread::Builder::new()
@@ -809,7 +849,7 @@ pub fn run_study(
                 .note("interrupted: stopping running trials (Ctrl-C again to quit at once)");
             let running: Vec<u64> = coord.view.running.keys().copied().collect();
             for trial in running {
-                coord.finish(trial, StopReason::Interrupted, None, true)?;
+                coord.end(trial, StopReason::Interrupted, None)?;
                 if let Some(tx) = coord.trials.get_mut(&trial).and_then(|s| s.down.take()) {
                     let _ = tx.try_send(Down::Stop);
                 }
@@ -834,7 +874,7 @@ pub fn run_study(
             break;
         }
     }
-    coord.emit(JournalEvent::StudyFinished { ts: journal::now(), interrupted })?;
+    coord.record(JournalEvent::StudyFinished { ts: journal::now(), interrupted })?;
     let mut trials = coord.view.finished.clone();
     trials.sort_by_key(|t| t.trial);
     Ok(StudySummary {
@@ -868,7 +908,18 @@ fn handle_up(
                 }
                 return Ok(());
             }
-            let (decision, _) = coord.on_report(trial, iteration, metrics, true)?;
+            let applied = coord.record(JournalEvent::Result {
+                ts: journal::now(),
+                trial,
+                iteration,
+                metrics,
+                decision: String::new(),
+                reason: None,
+            })?;
+            let decision = applied.decision.unwrap_or(Decision::Continue);
+            if let Decision::Stop(reason) = decision {
+                coord.end(trial, reason, applied.error)?;
+            }
             let every = coord.checkpoint_every;
             let down = match decision {
                 Decision::Continue => {
@@ -881,30 +932,30 @@ fn handle_up(
             }
         }
         Up::Checkpoint { trial, iteration } => {
-            coord.emit(JournalEvent::Checkpoint { ts: journal::now(), trial, iteration })?;
+            coord.record(JournalEvent::Checkpoint { ts: journal::now(), trial, iteration })?;
         }
         Up::Finished { trial } => {
             if !finished(coord, trial) {
                 let reported = coord.trials.get(&trial).is_some_and(|s| s.iteration > 0);
                 if reported {
-                    coord.finish(trial, StopReason::Completed, None, true)?;
+                    coord.end(trial, StopReason::Completed, None)?;
                 } else {
                     let error = format!(
                         "the trial ended without reporting any iteration (no line with `{}` on its output)",
                         coord.metric
                     );
                     coord.observer.note(&format!("{} failed: {error}", trial_name(trial)));
-                    coord.finish(trial, StopReason::Error, Some(error), true)?;
+                    coord.end(trial, StopReason::Error, Some(error))?;
                 }
             }
         }
         Up::Failed { trial, error } => {
             if !finished(coord, trial) {
                 if stopping {
-                    coord.finish(trial, StopReason::Interrupted, None, true)?;
+                    coord.end(trial, StopReason::Interrupted, None)?;
                 } else {
                     coord.observer.note(&format!("{} failed: {error}", trial_name(trial)));
-                    coord.finish(trial, StopReason::Error, Some(error), true)?;
+                    coord.end(trial, StopReason::Error, Some(error))?;
                 }
             }
         }
@@ -923,30 +974,35 @@ fn handle_up(
     Ok(())
 }
 
-/// Rebuild the coordinator's state from an earlier run's journal. Returns the trials to run
-/// again (unfinished or interrupted) with the checkpoint they resume from.
-fn rebuild(
-    coord: &mut Coordinator<'_>,
-    events: &[JournalEvent],
-) -> Result<BTreeMap<u64, ResumePoint>, StudyError> {
-    // First pass: which trials ended for good, and each trial's last checkpoint.
-    let mut ended: BTreeMap<u64, StopReason> = BTreeMap::new();
+/// Which of an earlier run's events still hold, and where the unfinished trials resume: the
+/// one pure reading of the journal that replay needs beyond the events themselves.
+struct ReplayPlan {
+    /// Per event: applied on replay. Left out are a trial's results that a later restart of it
+    /// went back before (it resumed from an earlier checkpoint), a resumed trial's results
+    /// after its last checkpoint (it reports them again), and `interrupted` ends (a trial
+    /// stopped by the user runs again).
+    keep: Vec<bool>,
+    /// The trials to run again, with the checkpoint each resumes from.
+    resume: BTreeMap<u64, ResumePoint>,
+}
+
+fn replay_plan(events: &[JournalEvent]) -> ReplayPlan {
+    let mut ended: BTreeSet<u64> = BTreeSet::new();
     let mut checkpoint: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut started: Vec<(u64, BTreeMap<String, ParamValue>)> = Vec::new();
-    // Results a later restart of the same trial superseded (it went back to a checkpoint).
-    let mut valid = vec![true; events.len()];
+    let mut started: Vec<u64> = Vec::new();
+    let mut keep = vec![true; events.len()];
     let mut results_of: BTreeMap<u64, Vec<(usize, u64)>> = BTreeMap::new();
     for (idx, ev) in events.iter().enumerate() {
         match ev {
-            JournalEvent::TrialStarted { trial, params, resumed_after, .. } => {
-                if !started.iter().any(|(t, _)| t == trial) {
-                    started.push((*trial, params.clone()));
+            JournalEvent::TrialStarted { trial, resumed_after, .. } => {
+                if !started.contains(trial) {
+                    started.push(*trial);
                 }
                 let list = results_of.entry(*trial).or_default();
                 list.retain(|(i, it)| {
-                    let keep = *it <= *resumed_after;
-                    valid[*i] &= keep;
-                    keep
+                    let kept = *it <= *resumed_after;
+                    keep[*i] &= kept;
+                    kept
                 });
             }
             JournalEvent::Result { trial, iteration, .. } => {
@@ -954,9 +1010,10 @@ fn rebuild(
             }
             JournalEvent::TrialFinished { trial, reason, .. } => {
                 if *reason == StopReason::Interrupted {
+                    keep[idx] = false;
                     ended.remove(trial);
                 } else {
-                    ended.insert(*trial, *reason);
+                    ended.insert(*trial);
                 }
             }
             JournalEvent::Checkpoint { trial, iteration, .. } => {
@@ -967,40 +1024,68 @@ fn rebuild(
     }
     let resume: BTreeMap<u64, ResumePoint> = started
         .iter()
-        .filter(|(t, _)| !ended.contains_key(t))
-        .map(|(t, _)| (*t, ResumePoint { after: checkpoint.get(t).copied().unwrap_or(0) }))
+        .filter(|t| !ended.contains(t))
+        .map(|t| (*t, ResumePoint { after: checkpoint.get(t).copied().unwrap_or(0) }))
         .collect();
-
-    // The sampler learns of every trial in number order; unfinished ones stay running.
-    for (trial, params) in &started {
-        coord.sampler.restore_started(*trial, params.clone())?;
-        coord.start_trial(*trial, params.clone(), 0, false)?;
-    }
-    // Second pass: replay results (for resumed trials only up to their checkpoint) and ends.
     for (idx, ev) in events.iter().enumerate() {
-        match ev {
-            JournalEvent::Result { trial, iteration, metrics, .. } if valid[idx] => {
-                let keep = match resume.get(trial) {
-                    Some(point) => *iteration <= point.after,
-                    None => true,
-                };
-                let done = coord.trials.get(trial).is_none_or(|s| s.finished);
-                if keep && !done {
-                    let (decision, error) =
-                        coord.on_report(*trial, *iteration, metrics.clone(), false)?;
-                    if let Decision::Stop(reason) = decision {
-                        coord.finish(*trial, reason, error, false)?;
-                    }
-                }
-            }
-            JournalEvent::TrialFinished { trial, reason, error, .. }
-                if ended.contains_key(trial) =>
-            {
-                coord.finish(*trial, *reason, error.clone(), false)?;
-            }
-            _ => {}
+        if let JournalEvent::Result { trial, iteration, .. } = ev
+            && resume.get(trial).is_some_and(|p| *iteration > p.after)
+        {
+            keep[idx] = false;
         }
     }
+    ReplayPlan { keep, resume }
+}
+
+/// Rebuild the coordinator's state from an earlier run's events, through the same `apply` as
+/// live. Returns the trials to run again with the checkpoint they resume from.
+fn replay(
+    coord: &mut Coordinator<'_>,
+    events: &[JournalEvent],
+) -> Result<BTreeMap<u64, ResumePoint>, StudyError> {
+    let ReplayPlan { keep, mut resume } = replay_plan(events);
+    for (ev, _) in events.iter().zip(&keep).filter(|(_, k)| **k) {
+        // A trial's events after its end, and its reports after the pipeline stopped it (a
+        // report that crossed the stop), change nothing.
+        let trial = match ev {
+            JournalEvent::Result { trial, .. } | JournalEvent::TrialFinished { trial, .. } => {
+                Some(*trial)
+            }
+            _ => None,
+        };
+        let over = |t: u64| {
+            coord.trials.get(&t).is_some_and(|s| {
+                s.finished || (s.stop.is_some() && matches!(ev, JournalEvent::Result { .. }))
+            })
+        };
+        if trial.is_some_and(over) {
+            continue;
+        }
+        let applied = coord.apply(ev)?;
+        if let (JournalEvent::Result { trial, iteration, decision, .. }, Some(d)) =
+            (ev, applied.decision)
+            && !decision.is_empty()
+            && decision != d.as_str()
+        {
+            coord.observer.note(&format!(
+                "{} at iteration {iteration}: the journal says `{decision}`, replaying it gives `{}` (the decision settings changed since?)",
+                trial_name(*trial),
+                d.as_str()
+            ));
+        }
+    }
+    // A stop that was decided but whose end was not written (a crash between the two lines):
+    // the trial ends now.
+    let stopped: Vec<(u64, StopReason, Option<String>)> = coord
+        .trials
+        .iter()
+        .filter(|(_, s)| !s.finished)
+        .filter_map(|(t, s)| s.stop.clone().map(|(r, e)| (*t, r, e)))
+        .collect();
+    for (trial, reason, error) in stopped {
+        coord.end(trial, reason, error)?;
+    }
+    resume.retain(|t, _| coord.trials.get(t).is_some_and(|s| !s.finished));
     for (trial, point) in &resume {
         let Some(state) = coord.trials.get_mut(trial) else { continue };
         if point.after == 0 {
@@ -1008,4 +1093,143 @@ fn rebuild(
         }
     }
     Ok(resume)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objective::{ObjectiveError, TrialRun};
+
+    /// A known curve per trial (better with a larger `lr`, flattening out), checkpointed at
+    /// every iteration the coordinator asks; when a trial reaches iteration `interrupt_at` it
+    /// sets the study's interrupt flag, as a Ctrl-C would.
+    struct Curve {
+        interrupt: Arc<AtomicBool>,
+        interrupt_at: u64,
+    }
+
+    struct CurveRun {
+        lr: f64,
+        seed: u64,
+        i: u64,
+        interrupt: Arc<AtomicBool>,
+        interrupt_at: u64,
+    }
+
+    impl Objective for Curve {
+        fn start(&self, ctx: &TrialContext) -> Result<Box<dyn TrialRun>, ObjectiveError> {
+            let lr = match ctx.params.get("lr") {
+                Some(ParamValue::Float(v)) => *v,
+                _ => return Err(ObjectiveError::Io(std::io::Error::other("no lr"))),
+            };
+            Ok(Box::new(CurveRun {
+                lr,
+                seed: ctx.seed,
+                i: ctx.resume_after,
+                interrupt: Arc::clone(&self.interrupt),
+                interrupt_at: self.interrupt_at,
+            }))
+        }
+    }
+
+    impl TrialRun for CurveRun {
+        fn step(&mut self) -> Result<Option<Metrics>, ObjectiveError> {
+            if self.i >= 135 {
+                return Ok(None);
+            }
+            self.i += 1;
+            if self.i == self.interrupt_at {
+                self.interrupt.store(true, Ordering::SeqCst);
+            }
+            let i = self.i as f64;
+            let wiggle = 0.01 * ((self.seed % 97) as f64 + i).sin();
+            let score = (self.lr - 9e-5) / 4e-5 * 0.5 + 0.6 * (1.0 - (-i / 15.0).exp()) + wiggle;
+            Ok(Some(Metrics::from([("score_pred".to_string(), score)])))
+        }
+
+        fn checkpoint(&mut self, iteration: u64) -> Result<Option<u64>, ObjectiveError> {
+            Ok(Some(iteration))
+        }
+    }
+
+    #[derive(Default)]
+    struct Notes(Vec<String>);
+
+    impl Observer for Notes {
+        fn on_event(&mut self, _: &JournalEvent, _: &StudyView) {}
+        fn note(&mut self, message: &str) {
+            self.0.push(message.to_string());
+        }
+    }
+
+    /// Every CSV projection of a study folder, by path.
+    fn projections(dir: &Path) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for name in [files::FINAL, files::HITS] {
+            out.insert(name.to_string(), std::fs::read_to_string(dir.join(name)).expect("csv"));
+        }
+        for entry in std::fs::read_dir(dir.join(files::TRIALS)).expect("trials") {
+            let path = entry.expect("entry").path().join(files::PROGRESS);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                out.insert(path.display().to_string(), text);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn replaying_the_journal_gives_the_files_and_decisions_the_live_run_wrote() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut cfg =
+            StudyConfig::from_path(root.join("configs/command-example.toml")).expect("config");
+        cfg.study.num_samples = 8;
+        cfg.study.checkpoint_every = 10;
+        let dir = std::env::temp_dir().join(format!("hpo-replay-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let options = |resume: bool| RunOptions {
+            dir: dir.clone(),
+            resume,
+            interrupt: Arc::clone(&interrupt),
+            cores: Some(vec![0, 1]),
+            config_text: String::new(),
+        };
+        let objective = |at: u64| -> Arc<dyn Objective> {
+            Arc::new(Curve { interrupt: Arc::clone(&interrupt), interrupt_at: at })
+        };
+
+        // A run stopped part way (running trials end as `interrupted`), then resumed to the end:
+        // the journal holds interrupted ends, restarts from checkpoints and reports repeated
+        // after them.
+        let first = run_study(&cfg, objective(45), &options(false), &mut Silent).expect("run");
+        assert!(first.interrupted);
+        interrupt.store(false, Ordering::SeqCst);
+        let mut notes = Notes::default();
+        let done = run_study(&cfg, objective(0), &options(true), &mut notes).expect("resume");
+        assert!(!done.interrupted);
+        assert_eq!(done.trials.len(), 8);
+        let reasons: BTreeSet<&str> = done.trials.iter().map(|t| t.reason.as_str()).collect();
+        assert!(reasons.contains("asha_early_stop"), "{reasons:?}");
+        let events = journal::read(&dir.join(files::JOURNAL)).expect("journal").events;
+        let restarts: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                JournalEvent::TrialStarted { resumed_after, .. } if *resumed_after > 0 => {
+                    Some(*resumed_after)
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(!restarts.is_empty(), "no trial resumed from a checkpoint");
+        let live = projections(&dir);
+
+        // Resuming the finished study replays every event through `apply` and writes the CSV
+        // projections anew: the same bytes, the same decisions, and nothing left to run.
+        let mut notes = Notes::default();
+        let again = run_study(&cfg, objective(0), &options(true), &mut notes).expect("replay");
+        assert_eq!(projections(&dir), live);
+        assert!(notes.0.iter().all(|n| !n.contains("replaying it gives")), "{:?}", notes.0);
+        assert_eq!(again.trials, done.trials);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
