@@ -1230,6 +1230,51 @@ mod tests {
         assert_eq!(projections(&dir), live);
         assert!(notes.0.iter().all(|n| !n.contains("replaying it gives")), "{:?}", notes.0);
         assert_eq!(again.trials, done.trials);
+
+        // A crash between a stop's `result` line and its `trial_finished` line: on resume the
+        // replayed stop ends the trial, once, for the same reason, and the journal gets the end.
+        let stopped = done
+            .trials
+            .iter()
+            .find(|t| t.reason == StopReason::AshaEarlyStop)
+            .expect("an ASHA stop");
+        let path = dir.join(files::JOURNAL);
+        let text = std::fs::read_to_string(&path).expect("journal");
+        let lines: Vec<&str> = text.lines().collect();
+        let cut = lines
+            .iter()
+            .position(|l| {
+                l.contains("\"trial_finished\"")
+                    && l.contains(&format!("\"trial\":{},", stopped.trial))
+            })
+            .expect("its end line");
+        let kept: Vec<&str> =
+            lines.iter().enumerate().filter(|(i, _)| *i != cut).map(|(_, l)| *l).collect();
+        std::fs::write(&path, kept.join("\n") + "\n").expect("write journal");
+        let healed = run_study(&cfg, objective(0), &options(true), &mut Silent).expect("heal");
+        assert_eq!(healed.trials.len(), 8);
+        let again_stopped =
+            healed.trials.iter().find(|t| t.trial == stopped.trial).expect("the trial");
+        assert_eq!(again_stopped, stopped);
+        let final_csv = std::fs::read_to_string(dir.join(files::FINAL)).expect("final");
+        assert_eq!(final_csv.lines().count(), 1 + 8, "{final_csv}");
+        assert_eq!(final_csv.matches(&format!("{},", stopped.name)).count(), 1, "{final_csv}");
+        let events = journal::read(&path).expect("journal").events;
+        let ends = events
+            .iter()
+            .filter(|e| {
+                matches!(e, JournalEvent::TrialFinished { trial, .. } if *trial == stopped.trial)
+            })
+            .count();
+        assert_eq!(ends, 1);
+
+        // Other decision settings than the journal's: the replay says where it decides otherwise.
+        if let crate::config::SchedulerConfig::Asha(a) = &mut cfg.scheduler {
+            a.grace_period = 5.0;
+        }
+        let mut notes = Notes::default();
+        run_study(&cfg, objective(0), &options(true), &mut notes).expect("changed settings");
+        assert!(notes.0.iter().any(|n| n.contains("replaying it gives")), "{:?}", notes.0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
