@@ -653,11 +653,24 @@ pub fn run_study(
     options: &RunOptions,
     observer: &mut dyn Observer,
 ) -> Result<StudySummary, StudyError> {
+    let dir = std::path::absolute(&options.dir).map_err(io_err(&options.dir))?;
+    let store = JournalStore::new(&dir.join(files::JOURNAL));
+    run_study_with_store(cfg, objective, options, Box::new(store), observer)
+}
+
+/// [`run_study`] with the study's events kept in `store` rather than in the folder's
+/// `journal.jsonl`; the CSV views, the trial folders and the lock stay in `options.dir`.
+pub fn run_study_with_store<'a>(
+    cfg: &StudyConfig,
+    objective: Arc<dyn Objective>,
+    options: &RunOptions,
+    mut store: Box<dyn EventStore + 'a>,
+    observer: &'a mut dyn Observer,
+) -> Result<StudySummary, StudyError> {
     cfg.validate_study().map_err(|e| StudyError::Config(e.to_string()))?;
     // Absolute, so trial folders handed to commands (`{trial_dir}`) hold wherever they run.
     let dir = std::path::absolute(&options.dir).map_err(io_err(&options.dir))?;
     let started = journal::now();
-    let mut store = JournalStore::new(&dir.join(files::JOURNAL));
     if options.resume {
         if !store.holds_study() {
             return Err(StudyError::NoStudy(dir, files::JOURNAL));
@@ -714,7 +727,7 @@ pub fn run_study(
         checkpoint_every: study.checkpoint_every,
         sampler: SamplerHandle::new(cfg)?,
         pipeline: Pipeline::from_config(cfg).map_err(|e| StudyError::Config(e.to_string()))?,
-        store: Box::new(store),
+        store,
         final_csv: if options.resume {
             CsvAppender::create(&rebuild_path(&final_path), final_header.clone())?
         } else {
@@ -1152,6 +1165,26 @@ mod tests {
         }
     }
 
+    /// Events kept in memory, shared with the test.
+    #[derive(Clone, Default)]
+    struct MemoryStore(Arc<std::sync::Mutex<Vec<JournalEvent>>>);
+
+    impl EventStore for MemoryStore {
+        fn holds_study(&self) -> bool {
+            self.0.lock().is_ok_and(|e| !e.is_empty())
+        }
+        fn load(&mut self) -> Result<crate::store::Loaded, StoreError> {
+            let events = self.0.lock().map(|e| e.clone()).unwrap_or_default();
+            Ok(crate::store::Loaded { events, repaired: None })
+        }
+        fn append(&mut self, event: &JournalEvent) -> Result<(), StoreError> {
+            if let Ok(mut e) = self.0.lock() {
+                e.push(event.clone());
+            }
+            Ok(())
+        }
+    }
+
     #[derive(Default)]
     struct Notes(Vec<String>);
 
@@ -1275,6 +1308,72 @@ mod tests {
         let mut notes = Notes::default();
         run_study(&cfg, objective(0), &options(true), &mut notes).expect("changed settings");
         assert!(notes.0.iter().any(|n| n.contains("replaying it gives")), "{:?}", notes.0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_study_keeps_its_events_in_the_store_it_is_given_and_resumes_from_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut cfg =
+            StudyConfig::from_path(root.join("configs/command-example.toml")).expect("config");
+        cfg.study.num_samples = 4;
+        cfg.study.checkpoint_every = 10;
+        let dir = std::env::temp_dir().join(format!("hpo-memstore-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let options = |resume: bool| RunOptions {
+            dir: dir.clone(),
+            resume,
+            interrupt: Arc::clone(&interrupt),
+            cores: Some(vec![0, 1]),
+            config_text: String::new(),
+        };
+        let objective = |at: u64| -> Arc<dyn Objective> {
+            Arc::new(Curve { interrupt: Arc::clone(&interrupt), interrupt_at: at })
+        };
+        let store = MemoryStore::default();
+        let mut silent = Silent;
+        let resume_empty = run_study_with_store(
+            &cfg,
+            objective(0),
+            &options(true),
+            Box::new(store.clone()),
+            &mut silent,
+        );
+        assert!(matches!(resume_empty, Err(StudyError::NoStudy(..))));
+
+        let mut silent = Silent;
+        let first = run_study_with_store(
+            &cfg,
+            objective(45),
+            &options(false),
+            Box::new(store.clone()),
+            &mut silent,
+        )
+        .expect("run");
+        assert!(first.interrupted);
+        assert!(!dir.join(files::JOURNAL).exists(), "the folder's journal is not the store");
+        interrupt.store(false, Ordering::SeqCst);
+        let mut silent = Silent;
+        let done = run_study_with_store(
+            &cfg,
+            objective(0),
+            &options(true),
+            Box::new(store.clone()),
+            &mut silent,
+        )
+        .expect("resume");
+        assert_eq!(done.trials.len(), 4);
+        let events = store.0.lock().map(|e| e.clone()).unwrap_or_default();
+        let starts =
+            events.iter().filter(|e| matches!(e, JournalEvent::StudyStarted { .. })).count();
+        assert_eq!(starts, 2);
+        assert!(matches!(
+            events.last(),
+            Some(JournalEvent::StudyFinished { interrupted: false, .. })
+        ));
+        let final_csv = std::fs::read_to_string(dir.join(files::FINAL)).expect("final");
+        assert_eq!(final_csv.lines().count(), 1 + 4, "{final_csv}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
