@@ -1210,26 +1210,46 @@ mod tests {
         out
     }
 
-    #[test]
-    fn replaying_the_journal_gives_the_files_and_decisions_the_live_run_wrote() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut cfg =
-            StudyConfig::from_path(root.join("configs/command-example.toml")).expect("config");
-        cfg.study.num_samples = 8;
-        cfg.study.checkpoint_every = 10;
-        let dir = std::env::temp_dir().join(format!("hpo-replay-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let interrupt = Arc::new(AtomicBool::new(false));
-        let options = |resume: bool| RunOptions {
-            dir: dir.clone(),
+    /// The command example's study (trials run by [`Curve`] instead), `num_samples` trials,
+    /// checkpoints every 10 iterations, in a fresh temporary folder.
+    struct Setup {
+        cfg: StudyConfig,
+        dir: PathBuf,
+        interrupt: Arc<AtomicBool>,
+    }
+
+    impl Setup {
+        fn new(num_samples: u64, tag: &str) -> Setup {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let mut cfg =
+                StudyConfig::from_path(root.join("configs/command-example.toml")).expect("config");
+            cfg.study.num_samples = num_samples;
+            cfg.study.checkpoint_every = 10;
+            let dir = std::env::temp_dir().join(format!("hpo-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            Setup { cfg, dir, interrupt: Arc::new(AtomicBool::new(false)) }
+        }
+    }
+
+    fn options(dir: &Path, interrupt: &Arc<AtomicBool>, resume: bool) -> RunOptions {
+        RunOptions {
+            dir: dir.to_path_buf(),
             resume,
-            interrupt: Arc::clone(&interrupt),
+            interrupt: Arc::clone(interrupt),
             cores: Some(vec![0, 1]),
             config_text: String::new(),
-        };
-        let objective = |at: u64| -> Arc<dyn Objective> {
-            Arc::new(Curve { interrupt: Arc::clone(&interrupt), interrupt_at: at })
-        };
+        }
+    }
+
+    fn curve(interrupt: &Arc<AtomicBool>, interrupt_at: u64) -> Arc<dyn Objective> {
+        Arc::new(Curve { interrupt: Arc::clone(interrupt), interrupt_at })
+    }
+
+    #[test]
+    fn replaying_the_journal_gives_the_files_and_decisions_the_live_run_wrote() {
+        let Setup { mut cfg, dir, interrupt } = Setup::new(8, "replay");
+        let options = |resume: bool| options(&dir, &interrupt, resume);
+        let objective = |at: u64| curve(&interrupt, at);
 
         // A run stopped part way (running trials end as `interrupted`), then resumed to the end:
         // the journal holds interrupted ends, restarts from checkpoints and reports repeated
@@ -1313,24 +1333,9 @@ mod tests {
 
     #[test]
     fn a_study_keeps_its_events_in_the_store_it_is_given_and_resumes_from_it() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut cfg =
-            StudyConfig::from_path(root.join("configs/command-example.toml")).expect("config");
-        cfg.study.num_samples = 4;
-        cfg.study.checkpoint_every = 10;
-        let dir = std::env::temp_dir().join(format!("hpo-memstore-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let interrupt = Arc::new(AtomicBool::new(false));
-        let options = |resume: bool| RunOptions {
-            dir: dir.clone(),
-            resume,
-            interrupt: Arc::clone(&interrupt),
-            cores: Some(vec![0, 1]),
-            config_text: String::new(),
-        };
-        let objective = |at: u64| -> Arc<dyn Objective> {
-            Arc::new(Curve { interrupt: Arc::clone(&interrupt), interrupt_at: at })
-        };
+        let Setup { cfg, dir, interrupt } = Setup::new(4, "memstore");
+        let options = |resume: bool| options(&dir, &interrupt, resume);
+        let objective = |at: u64| curve(&interrupt, at);
         let store = MemoryStore::default();
         let mut silent = Silent;
         let resume_empty = run_study_with_store(
